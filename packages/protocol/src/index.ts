@@ -1,1 +1,26 @@
-export {};
+export * from "./codec.js";
+export { EMPTY, Flag, GMPC01, GMPW01, Limits, MDPC01, MDPW01, MdpCommand, Verb } from "./frames.js";
+export { DEFAULT_HEARTBEAT, DEFAULT_NON_IDEMPOTENT_SERVICES, isIdempotentService, type HeartbeatOptions } from "./heartbeat.js";
+export { BROKER_STATUS_SERVICE, Broker, type BrokerCounters, type BrokerOptions, type BrokerStatus } from "./broker.js";
+export {
+  Worker,
+  type Handler,
+  type HandlerResult,
+  type ReconnectOptions,
+  type ReplyBody,
+  type WorkerCounters,
+  type WorkerOptions,
+  type WorkerRequest,
+} from "./worker.js";
+export { Client, type ClientOptions, type Reply, type RequestOptions } from "./client.js";
+export { ServiceQueue } from "./service-queue.js";
+export {
+  DEFAULT_HWM,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  bindSocket,
+  createDealer,
+  createRouter,
+  sendNow,
+  type CurveOptions,
+  type SocketLimits,
+} from "./sockets.js";

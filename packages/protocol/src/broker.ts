@@ -1,0 +1,746 @@
+import { GeomeshError, type ErrorCode } from "@geomesh/errors";
+import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
+import type * as zmq from "zeromq";
+import {
+  type ClientRequest,
+  encodeGmpClientHeartbeat,
+  encodeGmpClientReply,
+  encodeMdpClientReply,
+  encodeMdpWorkerRequest,
+  encodeWorkerCancel,
+  encodeWorkerDisconnect,
+  encodeWorkerHeartbeat,
+  encodeWorkerRequest,
+  encodeWorkerUpAck,
+  parseBackend,
+  parseFrontend,
+} from "./codec.js";
+import { Flag } from "./frames.js";
+import { DEFAULT_HEARTBEAT, DEFAULT_NON_IDEMPOTENT_SERVICES, type HeartbeatOptions } from "./heartbeat.js";
+import { ServiceQueue } from "./service-queue.js";
+import { type CurveOptions, type SocketLimits, bindSocket, createRouter, sendNow } from "./sockets.js";
+
+
+export interface BrokerOptions {
+  /** Endpoint the client-facing ROUTER binds (e.g. `tcp://127.0.0.1:7100`, `tcp://127.0.0.1:*`). */
+  readonly frontend: string;
+  /** Endpoint the worker-facing ROUTER binds. */
+  readonly backend: string;
+  /** Name used in logs and status (the region). */
+  readonly name?: string;
+  readonly heartbeat?: Partial<HeartbeatOptions>;
+  /** Per-service queue bound; past it requests get 503 QUEUE_FULL at once. */
+  readonly queuePerService?: number;
+  /** Deadline for requests that carry none (7/MDP requests, GMP timeout 0). */
+  readonly defaultTimeoutMs?: number;
+  /** How long a request waits for a service nobody offers before 404 (default liveness × interval). */
+  readonly unknownServiceMs?: number;
+  /** 7/MDP requests to these services are not re-dispatched when their worker dies. */
+  readonly nonIdempotentServices?: readonly string[];
+  readonly limits?: SocketLimits;
+  /** CURVE server options for both sockets (see security.ts). */
+  readonly curve?: CurveOptions;
+  readonly logger?: Logger;
+}
+
+/** Where a request came from and how to answer it. */
+interface ClientOrigin {
+  readonly kind: "client";
+  readonly identity: Buffer;
+  readonly session: ClientSession | undefined;
+  readonly dialect: "mdp" | "gmp";
+  readonly requestId: string;
+  readonly serviceRaw: Buffer;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly origin: ClientOrigin;
+  readonly service: string;
+  readonly flags: number;
+  readonly traceId: string;
+  readonly body: Buffer[];
+  readonly received: number;
+  readonly deadline: number;
+  queued: boolean;
+  worker: WorkerEntry | undefined;
+  /** The requester has its answer (or is gone); only the worker's slot is still held. */
+  done: boolean;
+  /** PARTIAL bodies held for a requester that cannot stream (7/MDP). */
+  held: Buffer[] | undefined;
+  /** A PARTIAL has reached the requester: re-running the request would duplicate output. */
+  streamed: boolean;
+}
+
+interface WorkerEntry {
+  readonly id: string;
+  readonly identity: Buffer;
+  readonly dialect: "mdp" | "gmp";
+  readonly services: readonly string[];
+  readonly credit: number;
+  readonly inflight: Map<string, Pending>;
+  lastSeen: number;
+  draining: boolean;
+}
+
+interface ServiceEntry {
+  readonly name: string;
+  readonly queue: ServiceQueue<Pending>;
+  readonly workers: WorkerEntry[];
+  next: number;
+}
+
+interface ClientSession {
+  readonly id: string;
+  readonly identity: Buffer;
+  readonly requests: Map<string, Pending>;
+  lastSeen: number;
+}
+
+/** Counters exposed by `status()` and the gateway's /metrics. */
+export interface BrokerCounters {
+  requests: number;
+  replies: number;
+  malformedFrontend: number;
+  malformedBackend: number;
+  badRequests: number;
+  sendFailures: number;
+  queueFull: number;
+  deadlineExpired: number;
+  serviceNotFound: number;
+  workersExpired: number;
+  workersDisconnected: number;
+  redispatched: number;
+  workerLost: number;
+  clientsExpired: number;
+  cancelled: number;
+  lateReplies: number;
+}
+
+export interface BrokerStatus {
+  readonly name: string;
+  readonly state: "idle" | "running" | "draining" | "stopped";
+  readonly endpoints: { readonly frontend: string; readonly backend: string };
+  readonly heartbeat: HeartbeatOptions;
+  readonly workers: { id: string; dialect: "mdp" | "gmp"; services: readonly string[]; credit: number; inflight: number; draining: boolean; lastSeenMsAgo: number }[];
+  readonly services: { name: string; workers: number; queued: number; inflight: number; freeCredit: number }[];
+  readonly freeCapacity: number;
+  readonly pending: number;
+  readonly clients: number;
+  readonly counters: Readonly<BrokerCounters>;
+}
+
+const MMI_PREFIX = "mmi.";
+/** The broker's own status service (JSON), used by `geomesh status`. */
+export const BROKER_STATUS_SERVICE = "broker.status";
+
+/**
+ * A Majordomo broker: 7/MDP clients and workers byte for byte, plus the extended GMP dialect
+ * (request ids, statuses, streaming, deadlines, cancel, heartbeats, credit). One instance owns
+ * a frontend ROUTER (clients) and a backend ROUTER (workers).
+ */
+export class Broker {
+  readonly name: string;
+  readonly heartbeat: HeartbeatOptions;
+  readonly counters: BrokerCounters = {
+    requests: 0, replies: 0, malformedFrontend: 0, malformedBackend: 0, badRequests: 0, sendFailures: 0,
+    queueFull: 0, deadlineExpired: 0, serviceNotFound: 0, workersExpired: 0, workersDisconnected: 0,
+    redispatched: 0, workerLost: 0, clientsExpired: 0, cancelled: 0, lateReplies: 0,
+  };
+
+  private readonly log: Logger;
+  private readonly noisy: RateLimitedLog;
+  private readonly queueLimit: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly unknownServiceMs: number;
+  private readonly nonIdempotent: Set<string>;
+  private readonly services = new Map<string, ServiceEntry>();
+  private readonly workers = new Map<string, WorkerEntry>();
+  private readonly sessions = new Map<string, ClientSession>();
+  private readonly pending = new Map<string, Pending>();
+  private frontend: zmq.Router | undefined;
+  private backend: zmq.Router | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private loops: Promise<void>[] = [];
+  private seq = 0;
+  private state: BrokerStatus["state"] = "idle";
+  private bound = { frontend: "", backend: "" };
+  private stopping: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.name = options.name ?? "broker";
+    this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    this.queueLimit = options.queuePerService ?? 1000;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.unknownServiceMs = options.unknownServiceMs ?? this.heartbeat.intervalMs * this.heartbeat.liveness;
+    this.nonIdempotent = new Set((options.nonIdempotentServices ?? DEFAULT_NON_IDEMPOTENT_SERVICES).map((s) => s.toLowerCase()));
+    this.log = (options.logger ?? silentLogger).child({ component: "broker", broker: this.name });
+    this.noisy = new RateLimitedLog(this.log);
+  }
+
+  /** The endpoints actually bound (wildcard ports resolved). */
+  get endpoints(): { frontend: string; backend: string } {
+    return { ...this.bound };
+  }
+
+  /** Binds both sockets and starts the loops and timers. Idempotent. */
+  async start(): Promise<void> {
+    if (this.state !== "idle") return;
+    this.state = "running";
+    const limits = this.options.limits ?? {};
+    this.frontend = createRouter(limits, this.options.curve ?? {});
+    this.backend = createRouter(limits, this.options.curve ?? {});
+    try {
+      this.bound.frontend = await bindSocket(this.frontend, this.options.frontend);
+      this.bound.backend = await bindSocket(this.backend, this.options.backend);
+    } catch (err) {
+      this.frontend.close();
+      this.backend.close();
+      this.state = "stopped";
+      throw err;
+    }
+    this.loops.push(this.frontendLoop(this.frontend), this.backendLoop(this.backend));
+    const hb = setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
+    const sweep = setInterval(() => this.sweepDeadlines(), Math.max(10, Math.min(100, this.heartbeat.intervalMs / 4)));
+    hb.unref();
+    sweep.unref();
+    this.timers.push(hb, sweep);
+    this.log.info({ endpoints: this.bound, heartbeat: this.heartbeat }, "broker started");
+  }
+
+  /**
+   * Stops taking new work (new requests get 503 SHUTTING_DOWN), waits for queued and in-flight
+   * requests up to `drainMs`, answers what is left with 503, tells workers to DISCONNECT and
+   * closes the sockets. Idempotent.
+   */
+  stop(drainMs = 5000): Promise<void> {
+    this.stopping ??= this.doStop(drainMs);
+    return this.stopping;
+  }
+
+  private async doStop(drainMs: number): Promise<void> {
+    if (this.state === "idle") {
+      this.state = "stopped";
+      return;
+    }
+    this.state = "draining";
+    this.log.info({ pending: this.pending.size, drainMs }, "broker draining");
+    if (this.pending.size > 0 && drainMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const p of [...this.pending.values()]) {
+      this.fail(p, "SHUTTING_DOWN", "broker is shutting down");
+    }
+    for (const w of this.workers.values()) this.toWorker(w, encodeWorkerDisconnect(w.dialect, "broker shutting down"));
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    // Let queued sends leave before closing (linger is 0).
+    await new Promise((r) => setTimeout(r, 20));
+    this.frontend?.close();
+    this.backend?.close();
+    await Promise.allSettled(this.loops);
+    this.state = "stopped";
+    this.log.info({ counters: this.counters }, "broker stopped");
+  }
+
+  /** A snapshot of workers, services, queues and counters. */
+  status(): BrokerStatus {
+    const now = Date.now();
+    return {
+      name: this.name,
+      state: this.state,
+      endpoints: this.endpoints,
+      heartbeat: this.heartbeat,
+      workers: [...this.workers.values()].map((w) => ({
+        id: w.id, dialect: w.dialect, services: w.services, credit: w.credit, inflight: w.inflight.size,
+        draining: w.draining, lastSeenMsAgo: now - w.lastSeen,
+      })),
+      services: [...this.services.values()].map((s) => ({
+        name: s.name,
+        workers: s.workers.length,
+        queued: s.queue.size,
+        inflight: s.workers.reduce((n, w) => n + [...w.inflight.values()].filter((p) => p.service === s.name).length, 0),
+        freeCredit: s.workers.reduce((n, w) => n + (w.draining ? 0 : Math.max(0, w.credit - w.inflight.size)), 0),
+      })),
+      freeCapacity: this.freeCapacity(),
+      pending: this.pending.size,
+      clients: this.sessions.size,
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Free worker slots over all workers that are not draining. */
+  freeCapacity(): number {
+    let free = 0;
+    for (const w of this.workers.values()) if (!w.draining) free += Math.max(0, w.credit - w.inflight.size);
+    return free;
+  }
+
+  // --- frontend -------------------------------------------------------------------------------
+
+  private async frontendLoop(socket: zmq.Router): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        try {
+          this.onFrontend(msg);
+        } catch (err) {
+          this.log.error({ err }, "frontend handler failed");
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "frontend loop ended");
+    }
+  }
+
+  private onFrontend(msg: Buffer[]): void {
+    const identity = msg[0];
+    if (!identity) return;
+    const parsed = parseFrontend(msg.slice(1));
+    const now = Date.now();
+    switch (parsed.kind) {
+      case "malformed":
+        this.counters.malformedFrontend += 1;
+        this.noisy.warn({ reason: parsed.reason, frames: msg.length - 1 }, "dropped malformed client message");
+        return;
+      case "bad-request": {
+        this.counters.badRequests += 1;
+        const err = new GeomeshError("BAD_REQUEST", parsed.reason);
+        this.toFrontend(identity, encodeGmpClientReply(parsed.requestId, true, err.status, [Buffer.from(JSON.stringify(err.toWire()))]));
+        return;
+      }
+      case "heartbeat": {
+        const session = this.sessions.get(identity.toString("latin1"));
+        if (session) session.lastSeen = now;
+        this.toFrontend(identity, encodeGmpClientHeartbeat());
+        return;
+      }
+      case "cancel": {
+        const session = this.sessions.get(identity.toString("latin1"));
+        if (!session) return;
+        session.lastSeen = now;
+        const p = session.requests.get(parsed.requestId);
+        if (p) {
+          this.counters.cancelled += 1;
+          this.abandon(p);
+        }
+        return;
+      }
+      case "request":
+        this.onRequest(identity, parsed, now);
+        return;
+    }
+  }
+
+  private onRequest(identity: Buffer, req: ClientRequest, now: number): void {
+    this.counters.requests += 1;
+    let session: ClientSession | undefined;
+    if (req.dialect === "gmp") {
+      const sid = identity.toString("latin1");
+      session = this.sessions.get(sid);
+      if (!session) {
+        session = { id: sid, identity, requests: new Map(), lastSeen: now };
+        this.sessions.set(sid, session);
+      }
+      session.lastSeen = now;
+      if (session.requests.has(req.requestId)) {
+        this.counters.badRequests += 1;
+        const err = new GeomeshError("BAD_REQUEST", `request id "${req.requestId}" is already in use`);
+        this.toFrontend(identity, encodeGmpClientReply(req.requestId, true, err.status, [Buffer.from(JSON.stringify(err.toWire()))]));
+        return;
+      }
+    }
+    const flags = req.dialect === "gmp" ? req.flags : this.nonIdempotent.has(req.service) ? 0 : Flag.IDEMPOTENT;
+    const p: Pending = {
+      key: (this.seq++).toString(36),
+      origin: { kind: "client", identity, session, dialect: req.dialect, requestId: req.requestId, serviceRaw: req.serviceRaw },
+      service: req.service,
+      flags,
+      traceId: req.traceId,
+      body: req.body,
+      received: now,
+      deadline: now + (req.timeoutMs || this.defaultTimeoutMs),
+      queued: false,
+      worker: undefined,
+      done: false,
+      held: undefined,
+      streamed: false,
+    };
+    if (req.service.startsWith(MMI_PREFIX) || req.service === BROKER_STATUS_SERVICE) {
+      this.answerInternal(p);
+      return;
+    }
+    if (this.state !== "running") {
+      this.reply(p, true, 503, [errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down"))]);
+      return;
+    }
+    this.pending.set(p.key, p);
+    session?.requests.set(req.requestId, p);
+    this.dispatch(p);
+  }
+
+  /** 8/MMI and the broker's own status service. */
+  private answerInternal(p: Pending): void {
+    let body: string;
+    if (p.service === "mmi.service") {
+      const name = (p.body[0]?.toString("latin1") ?? "").toLowerCase();
+      const svc = this.services.get(name);
+      body = svc && svc.workers.length > 0 ? "200" : "404";
+    } else if (p.service === BROKER_STATUS_SERVICE) {
+      body = JSON.stringify(this.status());
+    } else {
+      body = "501";
+    }
+    this.reply(p, true, 200, [Buffer.from(body)]);
+  }
+
+  private dispatch(p: Pending): void {
+    const svc = this.serviceEntry(p.service);
+    const worker = this.pickWorker(svc);
+    if (worker) {
+      this.assign(worker, p);
+      return;
+    }
+    if (svc.queue.full) {
+      this.counters.queueFull += 1;
+      this.fail(p, "QUEUE_FULL", `service ${p.service} queue is full (${this.queueLimit})`, { retryAfterMs: this.heartbeat.intervalMs });
+      return;
+    }
+    svc.queue.push(p);
+  }
+
+  private serviceEntry(name: string): ServiceEntry {
+    let svc = this.services.get(name);
+    if (!svc) {
+      svc = { name, queue: new ServiceQueue<Pending>(this.queueLimit), workers: [], next: 0 };
+      this.services.set(name, svc);
+    }
+    return svc;
+  }
+
+  /** Round-robin over the service's workers that have free credit. */
+  private pickWorker(svc: ServiceEntry): WorkerEntry | undefined {
+    const n = svc.workers.length;
+    for (let i = 0; i < n; i++) {
+      const idx = (svc.next + i) % n;
+      const w = svc.workers[idx]!;
+      if (!w.draining && w.inflight.size < w.credit) {
+        svc.next = (idx + 1) % n;
+        return w;
+      }
+    }
+    return undefined;
+  }
+
+  private assign(worker: WorkerEntry, p: Pending): void {
+    const now = Date.now();
+    const remaining = p.deadline - now;
+    if (remaining <= 0) {
+      // Expired requests are never dispatched.
+      this.counters.deadlineExpired += 1;
+      this.fail(p, "DEADLINE_EXCEEDED", "deadline passed before a worker was free");
+      return;
+    }
+    p.worker = worker;
+    worker.inflight.set(p.key, p);
+    const canStream = p.origin.dialect === "gmp" && (p.flags & Flag.STREAM) !== 0;
+    const flags = canStream ? p.flags : p.flags & ~Flag.STREAM;
+    this.toWorker(
+      worker,
+      worker.dialect === "mdp" ? encodeMdpWorkerRequest(p.key, p.body) : encodeWorkerRequest(p.key, p.service, remaining, flags, p.traceId, p.body),
+    );
+  }
+
+  // --- backend --------------------------------------------------------------------------------
+
+  private async backendLoop(socket: zmq.Router): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        try {
+          this.onBackend(msg);
+        } catch (err) {
+          this.log.error({ err }, "backend handler failed");
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "backend loop ended");
+    }
+  }
+
+  private onBackend(msg: Buffer[]): void {
+    const identity = msg[0];
+    if (!identity) return;
+    const id = identity.toString("latin1");
+    const worker = this.workers.get(id);
+    const parsed = parseBackend(msg.slice(1));
+    const now = Date.now();
+    if (worker) worker.lastSeen = now;
+    switch (parsed.kind) {
+      case "malformed":
+        this.counters.malformedBackend += 1;
+        this.noisy.warn({ reason: parsed.reason, worker: worker ? hex(identity) : undefined }, "dropped malformed worker message");
+        if (worker) {
+          // A worker that sends garbage is disconnected; its requests go elsewhere.
+          this.counters.workersDisconnected += 1;
+          this.toWorker(worker, encodeWorkerDisconnect(worker.dialect, `malformed message: ${parsed.reason}`));
+          this.removeWorker(worker, "sent a malformed message");
+        }
+        return;
+      case "ready":
+        if (worker) {
+          // READY twice is a protocol error (7/MDP): disconnect.
+          this.counters.workersDisconnected += 1;
+          this.toWorker(worker, encodeWorkerDisconnect(worker.dialect, "already registered"));
+          this.removeWorker(worker, "registered twice");
+          return;
+        }
+        if (this.state !== "running") {
+          this.toBackend(identity, encodeWorkerDisconnect(parsed.dialect, "broker is shutting down"));
+          return;
+        }
+        this.addWorker(identity, id, parsed.dialect, parsed.services, parsed.credit, now);
+        return;
+      case "heartbeat":
+        if (!worker) this.toBackend(identity, encodeWorkerDisconnect(msg[2]?.toString("latin1") === "MDPW01" ? "mdp" : "gmp", "unknown worker"));
+        return;
+      case "reply":
+        if (!worker) {
+          this.counters.lateReplies += 1;
+          this.toBackend(identity, encodeWorkerDisconnect(parsed.dialect, "unknown worker"));
+          return;
+        }
+        this.onWorkerReply(worker, parsed.key, parsed.final, parsed.status, parsed.body);
+        return;
+      case "down":
+        if (worker) {
+          worker.draining = true;
+          if (worker.inflight.size === 0) this.removeWorker(worker, "DOWN");
+        }
+        return;
+      case "disconnect":
+        if (worker) this.removeWorker(worker, "worker disconnected");
+        return;
+    }
+  }
+
+  private addWorker(identity: Buffer, id: string, dialect: "mdp" | "gmp", services: string[], credit: number, now: number): void {
+    const worker: WorkerEntry = { id, identity, dialect, services: [...new Set(services)], credit, inflight: new Map(), lastSeen: now, draining: false };
+    this.workers.set(id, worker);
+    for (const name of worker.services) this.serviceEntry(name).workers.push(worker);
+    if (dialect === "gmp") this.toWorker(worker, encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness));
+    this.log.info({ worker: hex(identity), dialect, services: worker.services, credit }, "worker registered");
+    this.feed(worker);
+  }
+
+  private onWorkerReply(worker: WorkerEntry, key: string, final: boolean, status: number, body: Buffer[]): void {
+    const p = worker.inflight.get(key);
+    if (!p) {
+      this.counters.lateReplies += 1;
+      return;
+    }
+    if (final) {
+      worker.inflight.delete(key);
+      if (!p.done) this.reply(p, true, status, body);
+      this.forget(p);
+      if (worker.draining && worker.inflight.size === 0) this.removeWorker(worker, "drained after DOWN");
+      else this.feed(worker);
+    } else if (!p.done) {
+      this.reply(p, false, status, body);
+    }
+  }
+
+  /** Gives a worker queued requests while it has credit, oldest service queue first. */
+  private feed(worker: WorkerEntry): void {
+    while (!worker.draining && worker.inflight.size < worker.credit) {
+      let best: ServiceEntry | undefined;
+      let bestAge = Infinity;
+      for (const name of worker.services) {
+        const svc = this.services.get(name);
+        const head = svc ? firstLive(svc.queue) : undefined;
+        if (svc && head && head.received < bestAge) {
+          best = svc;
+          bestAge = head.received;
+        }
+      }
+      const next = best?.queue.shift();
+      if (!next) return;
+      this.assign(worker, next);
+    }
+  }
+
+  private removeWorker(worker: WorkerEntry, reason: string): void {
+    if (this.workers.get(worker.id) !== worker) return;
+    this.workers.delete(worker.id);
+    for (const name of worker.services) {
+      const svc = this.services.get(name);
+      if (!svc) continue;
+      const idx = svc.workers.indexOf(worker);
+      if (idx >= 0) svc.workers.splice(idx, 1);
+      if (svc.next >= svc.workers.length) svc.next = 0;
+    }
+    const orphans = [...worker.inflight.values()];
+    worker.inflight.clear();
+    this.log.warn({ worker: hex(worker.identity), reason, inflight: orphans.length }, "worker removed");
+    const now = Date.now();
+    for (const p of orphans.reverse()) {
+      p.worker = undefined;
+      if (p.done) {
+        this.forget(p);
+      } else if ((p.flags & Flag.IDEMPOTENT) !== 0 && p.deadline > now && p.held === undefined && !p.streamed) {
+        this.counters.redispatched += 1;
+        this.serviceEntry(p.service).queue.unshift(p);
+      } else {
+        this.counters.workerLost += 1;
+        this.fail(p, "WORKER_LOST", `the worker running ${p.service} was lost; the request may or may not have been applied`);
+      }
+    }
+    // Re-dispatch to any worker with room.
+    for (const w of this.workers.values()) this.feed(w);
+    this.checkDrained();
+  }
+
+  // --- timers ---------------------------------------------------------------------------------
+
+  private onHeartbeatTick(): void {
+    const now = Date.now();
+    const expiry = this.heartbeat.intervalMs * this.heartbeat.liveness;
+    for (const w of [...this.workers.values()]) {
+      if (now - w.lastSeen > expiry) {
+        this.counters.workersExpired += 1;
+        this.removeWorker(w, `silent for ${now - w.lastSeen} ms`);
+      } else {
+        this.toWorker(w, encodeWorkerHeartbeat(w.dialect));
+      }
+    }
+    for (const s of [...this.sessions.values()]) {
+      if (now - s.lastSeen <= expiry) continue;
+      if (s.requests.size > 0) {
+        this.counters.clientsExpired += 1;
+        this.log.info({ requests: s.requests.size }, "client went silent; cancelling its requests");
+        for (const p of [...s.requests.values()]) this.abandon(p);
+      }
+      this.sessions.delete(s.id);
+    }
+  }
+
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const p of this.pending.values()) {
+      if (p.done) continue;
+      if (now >= p.deadline) {
+        this.counters.deadlineExpired += 1;
+        this.fail(p, "DEADLINE_EXCEEDED", `no reply from ${p.service} before the deadline`);
+      } else if (p.queued && now - p.received >= this.unknownServiceMs) {
+        const svc = this.services.get(p.service);
+        if (svc && svc.workers.length === 0) {
+          this.counters.serviceNotFound += 1;
+          this.fail(p, "SERVICE_NOT_FOUND", `no worker offers service "${p.service}"`);
+        }
+      }
+    }
+  }
+
+  // --- replies --------------------------------------------------------------------------------
+
+  /** Answers with an error, and releases the request (a running worker is told to cancel). */
+  private fail(p: Pending, code: ErrorCode, message: string, data?: Record<string, unknown>): void {
+    if (p.done) return;
+    const err = new GeomeshError(code, message, data ? { data } : {});
+    this.reply(p, true, err.status, [errorBody(err)]);
+  }
+
+  /** The requester is gone or cancelled: no answer, release its queue slot, cancel the worker. */
+  private abandon(p: Pending): void {
+    if (p.done) return;
+    p.done = true;
+    this.release(p);
+  }
+
+  private reply(p: Pending, final: boolean, status: number, body: Buffer[]): void {
+    const o = p.origin;
+    if (!final) {
+      if (o.dialect === "mdp") {
+        (p.held ??= []).push(...body);
+        return;
+      }
+      p.streamed = true;
+      this.toFrontend(o.identity, encodeGmpClientReply(o.requestId, false, status, body));
+      return;
+    }
+    if (o.dialect === "mdp") {
+      this.toFrontend(o.identity, encodeMdpClientReply(o.serviceRaw, p.held ? [...p.held, ...body] : body));
+    } else {
+      this.toFrontend(o.identity, encodeGmpClientReply(o.requestId, true, status, body));
+    }
+    this.counters.replies += 1;
+    p.done = true;
+    this.release(p);
+  }
+
+  /** After the requester's answer: drop queue slot; tell a still-running worker to stop. */
+  private release(p: Pending): void {
+    if (p.queued) this.serviceEntry(p.service).queue.remove(p);
+    p.origin.session?.requests.delete(p.origin.requestId);
+    const w = p.worker;
+    if (w && w.inflight.get(p.key) === p) {
+      // Keep the slot until the worker's FINAL: its capacity is really in use until then.
+      if (w.dialect === "gmp") this.toWorker(w, encodeWorkerCancel(p.key));
+      return;
+    }
+    this.forget(p);
+  }
+
+  private forget(p: Pending): void {
+    this.pending.delete(p.key);
+    p.origin.session?.requests.delete(p.origin.requestId);
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.drained && this.pending.size === 0) {
+      const done = this.drained;
+      this.drained = undefined;
+      done();
+    }
+  }
+
+  private toFrontend(identity: Buffer, frames: Buffer[]): void {
+    const socket = this.frontend;
+    if (!socket) return;
+    sendNow(socket, [identity, ...frames], (err) => this.onSendError("frontend", err));
+  }
+
+  private toBackend(identity: Buffer, frames: Buffer[]): void {
+    const socket = this.backend;
+    if (!socket) return;
+    sendNow(socket, [identity, ...frames], (err) => this.onSendError("backend", err));
+  }
+
+  private toWorker(worker: WorkerEntry, frames: Buffer[]): void {
+    this.toBackend(worker.identity, frames);
+  }
+
+  private onSendError(socket: string, err: Error): void {
+    this.counters.sendFailures += 1;
+    this.noisy.warn({ socket, code: (err as { code?: string }).code, err: err.message }, "send failed (peer gone or queue full)");
+  }
+}
+
+function errorBody(err: GeomeshError): Buffer {
+  return Buffer.from(JSON.stringify(err.toWire()));
+}
+
+function hex(identity: Buffer): string {
+  return identity.toString("hex");
+}
+
+function firstLive(queue: ServiceQueue<Pending>): Pending | undefined {
+  for (const p of queue.values()) return p;
+  return undefined;
+}

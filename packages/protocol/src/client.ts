@@ -1,0 +1,275 @@
+import { GeomeshError } from "@geomesh/errors";
+import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
+import type * as zmq from "zeromq";
+import { encodeGmpClientCancel, encodeGmpRequest, parseBrokerToClient } from "./codec.js";
+import { Flag, GMPC01, Limits, Verb, frame } from "./frames.js";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions, isIdempotentService } from "./heartbeat.js";
+import { type CurveOptions, DEFAULT_MAX_MESSAGE_BYTES, type SocketLimits, createDealer, sendNow } from "./sockets.js";
+
+/** One reply part: PARTIALs while streaming, then the FINAL. */
+export interface Reply {
+  readonly status: number;
+  readonly body: Buffer[];
+  readonly final: boolean;
+}
+
+export interface RequestOptions {
+  /** Deadline relative to now; the broker answers 504 when it passes (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Safe to run twice. Defaults by service: reads yes, `place.upsert`/`place.delete` no. */
+  readonly idempotent?: boolean;
+  /** Aborting cancels the request at the broker and its worker. */
+  readonly signal?: AbortSignal;
+  /** Trace id for logs end to end (≤ 64 printable ASCII). */
+  readonly traceId?: string;
+  /** Extra flag bits (peering marks overflowed requests). */
+  readonly flags?: number;
+}
+
+export interface ClientOptions {
+  /** Broker frontend endpoint. */
+  readonly endpoint: string;
+  readonly heartbeat?: Partial<HeartbeatOptions>;
+  readonly defaultTimeoutMs?: number;
+  readonly limits?: SocketLimits;
+  readonly curve?: CurveOptions;
+  readonly logger?: Logger;
+}
+
+interface Outstanding {
+  readonly id: string;
+  readonly frames: Buffer[];
+  readonly idempotent: boolean;
+  readonly onPart: (part: Reply) => void;
+  readonly onError: (err: GeomeshError) => void;
+  timer: NodeJS.Timeout;
+  streamed: boolean;
+  cleanup: () => void;
+}
+
+/**
+ * A GMP client over one DEALER: many outstanding requests, streamed replies, deadlines,
+ * cancel, heartbeats while requests are active, and a fresh connection when the broker goes
+ * silent (idempotent requests are re-sent; others fail with BROKER_UNAVAILABLE).
+ */
+export class Client {
+  private readonly heartbeat: HeartbeatOptions;
+  private readonly defaultTimeoutMs: number;
+  private readonly maxBytes: number;
+  private readonly log: Logger;
+  private readonly noisy: RateLimitedLog;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private socket: zmq.Dealer | undefined;
+  private loop: Promise<void> | undefined;
+  private hbTimer: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private seq = 0;
+  private closed = false;
+  private readonly prefix = Math.random().toString(36).slice(2, 6);
+
+  constructor(private readonly options: ClientOptions) {
+    this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.maxBytes = options.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.log = (options.logger ?? silentLogger).child({ component: "client", endpoint: options.endpoint });
+    this.noisy = new RateLimitedLog(this.log);
+  }
+
+  /** Requests waiting for their FINAL. */
+  get pending(): number {
+    return this.outstanding.size;
+  }
+
+  /** Sends one request and resolves with its FINAL reply (any status; PARTIAL bodies are prepended). */
+  request(service: string, body: Buffer | string | readonly Buffer[], options: RequestOptions = {}): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      this.send(service, body, options, false, {
+        onPart: (part) => {
+          if (!part.final) parts.push(...part.body);
+          else resolve(parts.length > 0 ? { ...part, body: [...parts, ...part.body] } : part);
+        },
+        onError: reject,
+      });
+    });
+  }
+
+  /** Sends one request and yields each PARTIAL, then the FINAL. Breaking out cancels it. */
+  async *stream(service: string, body: Buffer | string | readonly Buffer[], options: RequestOptions = {}): AsyncGenerator<Reply, void, undefined> {
+    const queue: Reply[] = [];
+    let failure: GeomeshError | undefined;
+    let wake: (() => void) | undefined;
+    let finished = false;
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    this.send(service, body, { ...options, signal }, true, {
+      onPart: (part) => {
+        queue.push(part);
+        wake?.();
+      },
+      onError: (err) => {
+        failure = err;
+        wake?.();
+      },
+    });
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          if (next.final) {
+            finished = true;
+            return;
+          }
+          continue;
+        }
+        if (failure) throw failure;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    } finally {
+      if (!finished && !failure) controller.abort(new GeomeshError("CANCELLED", "stream closed by the consumer"));
+    }
+  }
+
+  /** Fails every outstanding request with SHUTTING_DOWN and closes the socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.hbTimer);
+    for (const o of [...this.outstanding.values()]) this.settle(o, new GeomeshError("SHUTTING_DOWN", "client closed"));
+    this.socket?.close();
+    await this.loop;
+  }
+
+  private ensureSocket(): zmq.Dealer {
+    if (this.socket) return this.socket;
+    const socket = createDealer(this.options.limits ?? {}, this.options.curve ?? {});
+    socket.connect(this.options.endpoint);
+    this.socket = socket;
+    this.loop = this.receiveLoop(socket);
+    this.hbTimer ??= setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
+    this.hbTimer.unref();
+    return socket;
+  }
+
+  private send(
+    service: string,
+    body: Buffer | string | readonly Buffer[],
+    options: RequestOptions,
+    stream: boolean,
+    cb: { onPart: (p: Reply) => void; onError: (e: GeomeshError) => void },
+  ): void {
+    if (this.closed) return cb.onError(new GeomeshError("SHUTTING_DOWN", "client closed"));
+    if (options.signal?.aborted) return cb.onError(new GeomeshError("CANCELLED", "aborted before sending"));
+    const bodyFrames = typeof body === "string" ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : [...body];
+    const size = bodyFrames.reduce((n, b) => n + b.length, 0);
+    if (size > this.maxBytes - 1024) {
+      return cb.onError(new GeomeshError("LIMIT_EXCEEDED", `request body is ${size} bytes; the limit is ${this.maxBytes - 1024}`));
+    }
+    if (!/^[\x21-\x7e]{1,128}$/.test(service)) return cb.onError(new GeomeshError("BAD_REQUEST", "service name must be 1-128 printable ASCII characters"));
+    const traceId = options.traceId ?? "";
+    if (traceId.length > Limits.maxTraceIdBytes || !/^[\x20-\x7e]*$/.test(traceId)) {
+      return cb.onError(new GeomeshError("BAD_REQUEST", "trace id must be ≤ 64 printable ASCII characters"));
+    }
+    const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? this.defaultTimeoutMs, Limits.maxTimeoutMs));
+    const idempotent = options.idempotent ?? isIdempotentService(service);
+    const flags = (options.flags ?? 0) | (idempotent ? Flag.IDEMPOTENT : 0) | (stream ? Flag.STREAM : 0);
+    const id = `${this.prefix}${(this.seq++).toString(36)}`;
+    const frames = encodeGmpRequest({ requestId: id, service, timeoutMs, flags, traceId, body: bodyFrames });
+    // The broker answers 504 at the deadline; the local timer is the fallback when it cannot.
+    const grace = Math.min(2000, Math.max(100, timeoutMs * 0.1));
+    const o: Outstanding = {
+      id,
+      frames,
+      idempotent,
+      onPart: cb.onPart,
+      onError: cb.onError,
+      timer: setTimeout(() => {
+        this.cancelAtBroker(id);
+        this.settle(o, new GeomeshError("TIMEOUT", `no reply from the broker within ${timeoutMs} ms`));
+      }, timeoutMs + grace),
+      streamed: false,
+      cleanup: () => undefined,
+    };
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => {
+        this.cancelAtBroker(id);
+        this.settle(o, new GeomeshError("CANCELLED", "the request was cancelled"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      o.cleanup = () => signal.removeEventListener("abort", onAbort);
+    }
+    if (this.outstanding.size === 0) this.lastHeard = Date.now();
+    this.outstanding.set(id, o);
+    this.write(frames, o);
+  }
+
+  private write(frames: Buffer[], o?: Outstanding): void {
+    const socket = this.ensureSocket();
+    sendNow(socket, frames, (err) => {
+      if (o) this.settle(o, new GeomeshError("BROKER_UNAVAILABLE", `cannot queue the request to ${this.options.endpoint}: ${err.message}`));
+    });
+  }
+
+  private cancelAtBroker(id: string): void {
+    if (this.socket && this.outstanding.has(id)) this.write(encodeGmpClientCancel(id));
+  }
+
+  private settle(o: Outstanding, err?: GeomeshError): void {
+    if (this.outstanding.get(o.id) !== o) return;
+    this.outstanding.delete(o.id);
+    clearTimeout(o.timer);
+    o.cleanup();
+    if (err) o.onError(err);
+  }
+
+  private async receiveLoop(socket: zmq.Dealer): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        if (socket !== this.socket) break;
+        this.onMessage(msg);
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "client receive loop ended");
+    }
+  }
+
+  private onMessage(msg: Buffer[]): void {
+    this.lastHeard = Date.now();
+    const parsed = parseBrokerToClient(msg);
+    if (parsed.kind === "malformed") {
+      this.noisy.warn({ reason: parsed.reason }, "dropped malformed broker message");
+      return;
+    }
+    if (parsed.kind === "heartbeat") return;
+    const o = this.outstanding.get(parsed.requestId);
+    if (!o) return;
+    if (parsed.final) this.settle(o);
+    else o.streamed = true;
+    o.onPart({ status: parsed.status, body: parsed.body, final: parsed.final });
+  }
+
+  private onHeartbeatTick(): void {
+    if (this.closed || this.outstanding.size === 0 || !this.socket) return;
+    const silent = Date.now() - this.lastHeard;
+    if (silent > this.heartbeat.intervalMs * this.heartbeat.liveness) {
+      this.reconnect(silent);
+      return;
+    }
+    this.write([frame(`${GMPC01} ${Verb.HEARTBEAT}`)]);
+  }
+
+  /** The broker went silent: new socket; re-send what is safe to re-send, fail the rest. */
+  private reconnect(silentMs: number): void {
+    this.log.warn({ silentMs, outstanding: this.outstanding.size }, "broker silent; reconnecting");
+    this.socket?.close();
+    this.socket = undefined;
+    this.lastHeard = Date.now();
+    for (const o of [...this.outstanding.values()]) {
+      if (o.idempotent && !o.streamed) this.write(o.frames, o);
+      else this.settle(o, new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost; the request may or may not have been applied"));
+    }
+  }
+}

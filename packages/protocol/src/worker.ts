@@ -1,0 +1,364 @@
+import { GeomeshError, isGeomeshError } from "@geomesh/errors";
+import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
+import type * as zmq from "zeromq";
+import { encodeWorkerReply, encodeWorkerUp, encodeWorkerVerb, parseBrokerToWorker } from "./codec.js";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
+import { Flag, Verb } from "./frames.js";
+import { type CurveOptions, type SocketLimits, createDealer, sendNow } from "./sockets.js";
+
+/** One request as a handler sees it. */
+export interface WorkerRequest {
+  /** Lower-cased service name. */
+  readonly service: string;
+  /** Body frames (7/MDP and GMP bodies may have several; JSON services use the first). */
+  readonly body: Buffer[];
+  /** Aborted when the client cancels or goes away, the deadline passes, or the worker stops. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline (ms since epoch). */
+  readonly deadline: number;
+  readonly traceId: string;
+  readonly idempotent: boolean;
+  /** The requester accepts PARTIAL replies. When false, `partial()` bodies are sent with the FINAL. */
+  readonly canStream: boolean;
+  /** Sends a PARTIAL reply (status 200). */
+  partial(body: ReplyBody): void;
+}
+
+export type ReplyBody = Buffer | string | readonly Buffer[];
+
+/** What a handler returns: a body (status 200) or an explicit status and body. */
+export type HandlerResult = ReplyBody | { readonly status: number; readonly body: ReplyBody };
+
+export type Handler = (req: WorkerRequest) => HandlerResult | Promise<HandlerResult>;
+
+export interface ReconnectOptions {
+  /** First delay before reconnecting (default 1000 ms); doubles up to `maxMs`. */
+  readonly initialMs: number;
+  /** Cap of the backoff (default 32000 ms). */
+  readonly maxMs: number;
+}
+
+export interface WorkerOptions {
+  /** Broker backend endpoint to connect to. */
+  readonly endpoint: string;
+  /** Handlers by service name (case-insensitive). */
+  readonly services: ReadonlyMap<string, Handler> | Readonly<Record<string, Handler>>;
+  /** Requests this worker runs at once; declared to the broker as credit (default 1). */
+  readonly concurrency?: number;
+  /** Used until the broker's UP reply dictates its own. */
+  readonly heartbeat?: Partial<HeartbeatOptions>;
+  readonly reconnect?: Partial<ReconnectOptions>;
+  readonly limits?: SocketLimits;
+  readonly curve?: CurveOptions;
+  readonly logger?: Logger;
+}
+
+export interface WorkerCounters {
+  handled: number;
+  failed: number;
+  cancelled: number;
+  reconnects: number;
+  malformed: number;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  readonly timer: NodeJS.Timeout;
+  readonly session: number;
+}
+
+/**
+ * A GMP worker: registers its services with UP and a concurrency credit, runs requests with an
+ * AbortSignal, heartbeats with the interval the broker dictates, and reconnects with
+ * exponential backoff (1 s doubling to 32 s by default) when the broker goes silent.
+ */
+export class Worker {
+  readonly counters: WorkerCounters = { handled: 0, failed: 0, cancelled: 0, reconnects: 0, malformed: 0 };
+  private readonly handlers = new Map<string, Handler>();
+  private readonly concurrency: number;
+  private readonly reconnectOpts: ReconnectOptions;
+  private readonly log: Logger;
+  private readonly noisy: RateLimitedLog;
+  private heartbeat: HeartbeatOptions;
+  private socket: zmq.Dealer | undefined;
+  private session = 0;
+  private lastHeard = 0;
+  private registered = false;
+  private backoff: number;
+  private hbTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly running = new Map<string, Running>();
+  private state: "idle" | "running" | "stopping" | "stopped" = "idle";
+  private stopping: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    const entries = options.services instanceof Map ? [...options.services.entries()] : Object.entries(options.services);
+    for (const [name, handler] of entries) this.handlers.set(name.toLowerCase(), handler);
+    if (this.handlers.size === 0) throw new GeomeshError("CONFIG_INVALID", "a worker needs at least one service");
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+    this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    this.reconnectOpts = { initialMs: 1000, maxMs: 32_000, ...options.reconnect };
+    this.backoff = this.reconnectOpts.initialMs;
+    this.log = (options.logger ?? silentLogger).child({ component: "worker" });
+    this.noisy = new RateLimitedLog(this.log);
+  }
+
+  /** True once the broker has acknowledged UP on the current connection. */
+  get connected(): boolean {
+    return this.registered;
+  }
+
+  /** Delay before the next reconnect attempt: 1 s doubling to 32 s by default, reset by UP. */
+  get nextBackoffMs(): number {
+    return this.backoff;
+  }
+
+  /** Requests running now. */
+  get inflight(): number {
+    return this.running.size;
+  }
+
+  /** Connects and registers. Idempotent; does not wait for the broker to answer. */
+  start(): void {
+    if (this.state !== "idle") return;
+    this.state = "running";
+    this.connect();
+  }
+
+  /** Resolves once the broker has acknowledged UP (or rejects after `timeoutMs`). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.registered) {
+      if (Date.now() > until) throw new GeomeshError("BROKER_UNAVAILABLE", `broker at ${this.options.endpoint} did not acknowledge UP`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /**
+   * Leaves gracefully: DOWN (the broker sends no more work), waits for running requests up to
+   * `drainMs`, aborts the rest, closes the socket. Idempotent.
+   */
+  stop(drainMs = 5000): Promise<void> {
+    this.stopping ??= this.doStop(drainMs);
+    return this.stopping;
+  }
+
+  private async doStop(drainMs: number): Promise<void> {
+    if (this.state === "idle") {
+      this.state = "stopped";
+      return;
+    }
+    this.state = "stopping";
+    if (this.socket && this.registered) this.send(encodeWorkerVerb(Verb.DOWN));
+    if (this.running.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    for (const r of this.running.values()) r.controller.abort(new GeomeshError("SHUTTING_DOWN", "worker is shutting down"));
+    await new Promise((r) => setTimeout(r, 20));
+    clearInterval(this.hbTimer);
+    clearTimeout(this.reconnectTimer);
+    this.socket?.close();
+    await this.loop;
+    this.state = "stopped";
+    this.log.info({ counters: this.counters }, "worker stopped");
+  }
+
+  private connect(): void {
+    if (this.state !== "running") return;
+    this.session += 1;
+    const socket = createDealer(this.options.limits ?? {}, this.options.curve ?? {});
+    socket.connect(this.options.endpoint);
+    this.socket = socket;
+    this.registered = false;
+    this.lastHeard = Date.now();
+    this.send(encodeWorkerUp(this.concurrency, [...this.handlers.keys()]));
+    this.loop = this.receiveLoop(socket);
+    this.restartHeartbeat();
+    this.log.debug({ endpoint: this.options.endpoint, session: this.session }, "worker connecting");
+  }
+
+  private restartHeartbeat(): void {
+    clearInterval(this.hbTimer);
+    this.hbTimer = setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
+    this.hbTimer.unref();
+  }
+
+  private onHeartbeatTick(): void {
+    if (this.state !== "running" && this.state !== "stopping") return;
+    const silent = Date.now() - this.lastHeard;
+    if (silent > this.heartbeat.intervalMs * this.heartbeat.liveness) {
+      this.reconnect(`broker silent for ${silent} ms`);
+      return;
+    }
+    this.send(encodeWorkerVerb(Verb.HEARTBEAT));
+  }
+
+  /** Drops the connection and tries again after the current backoff, which then doubles. */
+  private reconnect(reason: string): void {
+    if (this.state !== "running") return;
+    this.counters.reconnects += 1;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.reconnectOpts.maxMs);
+    this.log.warn({ reason, delayMs: delay, running: this.running.size }, "reconnecting to broker");
+    clearInterval(this.hbTimer);
+    this.hbTimer = undefined;
+    // Requests of the old connection cannot be answered on a new one.
+    for (const r of this.running.values()) r.controller.abort(new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost"));
+    this.registered = false;
+    this.socket?.close();
+    this.socket = undefined;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  private async receiveLoop(socket: zmq.Dealer): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        if (socket !== this.socket) break;
+        try {
+          this.onMessage(msg);
+        } catch (err) {
+          this.log.error({ err }, "worker message handler failed");
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "worker receive loop ended");
+    }
+  }
+
+  private onMessage(msg: Buffer[]): void {
+    this.lastHeard = Date.now();
+    const parsed = parseBrokerToWorker(msg);
+    switch (parsed.kind) {
+      case "malformed":
+        this.counters.malformed += 1;
+        this.noisy.warn({ reason: parsed.reason }, "dropped malformed broker message");
+        return;
+      case "up":
+        this.registered = true;
+        this.backoff = this.reconnectOpts.initialMs;
+        if (parsed.intervalMs !== this.heartbeat.intervalMs || parsed.liveness !== this.heartbeat.liveness) {
+          this.heartbeat = { intervalMs: parsed.intervalMs, liveness: parsed.liveness };
+          this.restartHeartbeat();
+        }
+        this.log.info({ endpoint: this.options.endpoint, heartbeat: this.heartbeat, concurrency: this.concurrency }, "worker registered");
+        return;
+      case "heartbeat":
+        return;
+      case "disconnect":
+        this.reconnect(`broker sent DISCONNECT${parsed.reason ? `: ${parsed.reason}` : ""}`);
+        return;
+      case "cancel": {
+        const r = this.running.get(parsed.key);
+        if (r) {
+          this.counters.cancelled += 1;
+          r.controller.abort(new GeomeshError("CANCELLED", "the client cancelled the request or went away"));
+        }
+        return;
+      }
+      case "request":
+        this.run(parsed.key, parsed.service, parsed.timeoutMs, parsed.flags, parsed.traceId, parsed.body);
+        return;
+    }
+  }
+
+  private run(key: string, service: string, timeoutMs: number, flags: number, traceId: string, body: Buffer[]): void {
+    const handler = this.handlers.get(service);
+    const session = this.session;
+    if (!handler) {
+      this.reply(session, key, 404, errorFrames(new GeomeshError("SERVICE_NOT_FOUND", `this worker does not serve "${service}"`)));
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new GeomeshError("DEADLINE_EXCEEDED", "deadline passed")), timeoutMs);
+    timer.unref();
+    this.running.set(key, { controller, timer, session });
+    const canStream = (flags & Flag.STREAM) !== 0;
+    const held: Buffer[] = [];
+    const req: WorkerRequest = {
+      service,
+      body,
+      signal: controller.signal,
+      deadline: Date.now() + timeoutMs,
+      traceId,
+      idempotent: (flags & Flag.IDEMPOTENT) !== 0,
+      canStream,
+      partial: (part) => {
+        if (controller.signal.aborted) return;
+        if (canStream) this.reply(session, key, 200, toFrames(part), false);
+        else held.push(...toFrames(part));
+      },
+    };
+    const finish = (status: number, frames: Buffer[]) => {
+      clearTimeout(timer);
+      this.running.delete(key);
+      this.reply(session, key, status, held.length > 0 && status === 200 ? [...held, ...frames] : frames);
+      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    let result: HandlerResult | Promise<HandlerResult>;
+    try {
+      result = handler(req);
+    } catch (err) {
+      finish(...this.failure(err, service, controller.signal));
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => finish(...success(value)),
+        (err: unknown) => finish(...this.failure(err, service, controller.signal)),
+      );
+    } else {
+      finish(...success(result));
+    }
+  }
+
+  private failure(err: unknown, service: string, signal: AbortSignal): [number, Buffer[]] {
+    if (signal.aborted && isGeomeshError(signal.reason)) {
+      this.counters.cancelled += 1;
+      return [signal.reason.status, errorFrames(signal.reason)];
+    }
+    this.counters.failed += 1;
+    if (isGeomeshError(err)) return [err.status, errorFrames(err)];
+    this.log.error({ err, service }, "handler failed");
+    return [500, errorFrames(new GeomeshError("INTERNAL", "internal error"))];
+  }
+
+  private reply(session: number, key: string, status: number, frames: Buffer[], final = true): void {
+    // A reply for a request of an earlier connection would reach a broker that never sent it.
+    if (session !== this.session || !this.socket) return;
+    if (final) this.counters.handled += 1;
+    this.send(encodeWorkerReply(key, final, status, frames));
+  }
+
+  private send(frames: Buffer[]): void {
+    const socket = this.socket;
+    if (!socket) return;
+    sendNow(socket, frames, (err) => this.noisy.warn({ err: err.message }, "send to broker failed"));
+  }
+}
+
+function toFrames(body: ReplyBody): Buffer[] {
+  if (typeof body === "string") return [Buffer.from(body)];
+  if (Buffer.isBuffer(body)) return [body];
+  return [...body];
+}
+
+function success(value: HandlerResult): [number, Buffer[]] {
+  if (typeof value === "object" && !Buffer.isBuffer(value) && !Array.isArray(value) && "status" in value) {
+    return [value.status, toFrames(value.body)];
+  }
+  return [200, toFrames(value as ReplyBody)];
+}
+
+function errorFrames(err: GeomeshError): Buffer[] {
+  return [Buffer.from(JSON.stringify(err.toWire()))];
+}

@@ -1,3 +1,6 @@
 import { defineProject } from "vitest/config";
 
-export default defineProject({ test: { name: "test", include: ["src/**/*.test.ts"] } });
+// Cross-service suites start real processes: generous per-test time, files run one at a time.
+export default defineProject({
+  test: { name: "test", include: ["src/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 30_000, fileParallelism: false },
+});

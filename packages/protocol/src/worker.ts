@@ -216,8 +216,8 @@ export class Worker {
     this.socket?.close();
     this.socket = undefined;
     clearTimeout(this.reconnectTimer);
+    // Not unref'd: a worker waiting to reconnect must keep its process alive.
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
-    this.reconnectTimer.unref();
   }
 
   private async receiveLoop(socket: zmq.Dealer): Promise<void> {

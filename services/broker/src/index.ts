@@ -1,1 +1,1 @@
-export {};
+export { BrokerService, bindAddress, type BrokerServiceOptions } from "./broker-service.js";

@@ -1,1 +1,1 @@
-export {};
+export { runService, type Service } from "./run-service.js";

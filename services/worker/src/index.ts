@@ -1,1 +1,3 @@
-export {};
+export { WorkerService, type WorkerServiceOptions } from "./worker-service.js";
+export { buildServices, type ServiceSetOptions } from "./services/index.js";
+export { parseSleepBody, MAX_SLEEP_MS } from "./services/sys-sleep.js";

@@ -1,0 +1,18 @@
+import type { Handler } from "@geomesh/protocol";
+import { sysEcho } from "./sys-echo.js";
+import { sysSleep } from "./sys-sleep.js";
+
+export interface ServiceSetOptions {
+  /** Adds `sys.sleep` (benchmarks and fault tests only). */
+  readonly testServices?: boolean;
+}
+
+/**
+ * The services a worker offers. Adding one is a new file exporting a `Handler` and one line
+ * here.
+ */
+export function buildServices(options: ServiceSetOptions = {}): Map<string, Handler> {
+  const services = new Map<string, Handler>([["sys.echo", sysEcho]]);
+  if (options.testServices) services.set("sys.sleep", sysSleep);
+  return services;
+}

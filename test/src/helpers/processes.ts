@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const GEOMESH_BIN = fileURLToPath(new URL("../../../services/cli/bin/geomesh.js", import.meta.url));
+
+/** A loopback port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function freeEndpoint(): Promise<string> {
+  return `tcp://127.0.0.1:${await freePort()}`;
+}
+
+export interface LogLine {
+  readonly level?: number;
+  readonly msg?: string;
+  readonly [key: string]: unknown;
+}
+
+/** A `geomesh …` child process whose JSON log lines are collected. */
+export class GeomeshProcess {
+  readonly lines: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [GEOMESH_BIN, ...args], {
+      env: { ...process.env, GEOMESH_LOG_LEVEL: "debug", VITEST: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let buffer = "";
+    this.child.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+      }
+    });
+    this.child.stderr!.on("data", (chunk: Buffer) => this.stderr.push(chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits for a log line whose `msg` matches. */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<LogLine> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.lines.find((l) => typeof l.msg === "string" && pattern.test(l.msg));
+      if (hit) return hit;
+      if (!this.alive) throw new Error(`process exited before logging ${pattern}; stderr: ${this.stderr.join("")}`);
+      if (Date.now() > until) throw new Error(`no log line ${pattern} within ${timeoutMs} ms; got: ${this.lines.map((l) => l.msg).join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  kill(signal: NodeJS.Signals = "SIGTERM"): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** SIGKILL if still running, and wait for the exit. */
+  async destroy(): Promise<void> {
+    this.kill("SIGKILL");
+    await this.exited;
+  }
+}

@@ -35,12 +35,31 @@ async function cluster(workers: number, workerArgs: string[] = []) {
   const config = configFile();
   const frontend = await freeEndpoint();
   const backend = await freeEndpoint();
-  const broker = new GeomeshProcess(["--config", config, "broker", "--region", "NE", "--frontend", frontend, "--backend", backend]);
+  const broker = new GeomeshProcess([
+    "--config",
+    config,
+    "broker",
+    "--region",
+    "NE",
+    "--frontend",
+    frontend,
+    "--backend",
+    backend,
+  ]);
   running.push(broker);
   await broker.waitForLog(/^broker started$/);
   const ws: GeomeshProcess[] = [];
   for (let i = 0; i < workers; i++) {
-    const w = new GeomeshProcess(["--config", config, "worker", "--region", "NE", "--broker", backend, ...workerArgs]);
+    const w = new GeomeshProcess([
+      "--config",
+      config,
+      "worker",
+      "--region",
+      "NE",
+      "--broker",
+      backend,
+      ...workerArgs,
+    ]);
     running.push(w);
     ws.push(w);
   }
@@ -70,7 +89,14 @@ describe("geomesh broker + worker processes", () => {
     await req.send(["MDPC01", "legacy.upper", "abc"]);
     let msg = await stock.receive();
     while (msg[2]![0] !== 0x02) msg = await stock.receive(); // skip heartbeats
-    await stock.send(["", "MDPW01", Buffer.from([3]), msg[3]!, "", msg[5]!.toString().toUpperCase()]);
+    await stock.send([
+      "",
+      "MDPW01",
+      Buffer.from([3]),
+      msg[3]!,
+      "",
+      msg[5]!.toString().toUpperCase(),
+    ]);
     expect((await req.receive()).map(String)).toEqual(["MDPC01", "legacy.upper", "ABC"]);
   });
 
@@ -80,7 +106,10 @@ describe("geomesh broker + worker processes", () => {
     const back = track(new zmq.Dealer({ linger: 0, sendTimeout: 0 }));
     front.connect(frontend);
     back.connect(backend);
-    const frames = fc.array(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { minLength: 1, maxLength: 8 });
+    const frames = fc.array(
+      fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+      { minLength: 1, maxLength: 8 },
+    );
     for (const [i, m] of fc.sample(frames, { numRuns: 4000, seed: 7 }).entries()) {
       await (i % 2 ? front : back).send(m).catch(() => undefined);
     }
@@ -93,8 +122,16 @@ describe("geomesh broker + worker processes", () => {
 
   it("re-dispatches a read when its worker is SIGKILLed mid-request and answers a write 503, never from the dead worker", async () => {
     const { workers, client } = await cluster(2, ["--test-services"]);
-    const read = client.request<{ slept: number }>("sys.sleep", { ms: 1500 }, { timeoutMs: 10_000 });
-    const write = client.request("sys.sleep", { ms: 1500 }, { timeoutMs: 10_000, idempotent: false });
+    const read = client.request<{ slept: number }>(
+      "sys.sleep",
+      { ms: 1500 },
+      { timeoutMs: 10_000 },
+    );
+    const write = client.request(
+      "sys.sleep",
+      { ms: 1500 },
+      { timeoutMs: 10_000, idempotent: false },
+    );
     // Each worker has one request (concurrency 1, round robin); find who runs the read.
     await waitForInflight(client, 2);
     const t0 = Date.now();
@@ -104,16 +141,23 @@ describe("geomesh broker + worker processes", () => {
     const failed = results.filter((r) => r.status === "rejected");
     // Whichever request the dead worker held: a read is re-run elsewhere, a write fails with 503.
     expect(answered.length + failed.length).toBe(2);
-    for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "WORKER_LOST", status: 503 });
-    expect(results[0]!.status).toBe("fulfilled");
+    for (const f of failed) expect(f.reason).toMatchObject({ code: "WORKER_LOST", status: 503 });
+    expect(results[0].status).toBe("fulfilled");
     expect(Date.now() - t0).toBeLessThan(8000);
-    const status = await client.request<{ counters: { workersExpired: number } }>("broker.status", {});
+    const status = await client.request<{ counters: { workersExpired: number } }>(
+      "broker.status",
+      {},
+    );
     expect(status.counters.workersExpired).toBe(1);
   });
 
   it("drain in-flight work on SIGTERM and exit cleanly", async () => {
     const { broker, workers, client } = await cluster(1, ["--test-services"]);
-    const inflight = client.request<{ slept: number }>("sys.sleep", { ms: 600 }, { timeoutMs: 10_000 });
+    const inflight = client.request<{ slept: number }>(
+      "sys.sleep",
+      { ms: 600 },
+      { timeoutMs: 10_000 },
+    );
     await waitForInflight(client, 1);
     workers[0]!.kill("SIGTERM");
     expect(await inflight).toEqual({ slept: 600 });
@@ -127,7 +171,17 @@ describe("geomesh broker + worker processes", () => {
     const { config, frontend, backend, broker, workers } = await cluster(1);
     await broker.destroy();
     await workers[0]!.waitForLog(/^reconnecting to broker$/);
-    const again = new GeomeshProcess(["--config", config, "broker", "--region", "NE", "--frontend", frontend, "--backend", backend]);
+    const again = new GeomeshProcess([
+      "--config",
+      config,
+      "broker",
+      "--region",
+      "NE",
+      "--frontend",
+      frontend,
+      "--backend",
+      backend,
+    ]);
     running.push(again);
     await again.waitForLog(/^worker registered$/, 20_000);
     expect(workers[0]!.alive).toBe(true);

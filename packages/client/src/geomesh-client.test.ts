@@ -17,7 +17,11 @@ describe.each(TRANSPORTS)("GeomeshClient over %s", (transport) => {
   });
 
   async function setup(): Promise<void> {
-    broker = new Broker({ frontend: uniqueAddress(transport), backend: uniqueAddress(transport), heartbeat: HB });
+    broker = new Broker({
+      frontend: uniqueAddress(transport),
+      backend: uniqueAddress(transport),
+      heartbeat: HB,
+    });
     await broker.start();
     worker = new Worker({
       endpoint: broker.endpoints.backend,
@@ -49,7 +53,12 @@ describe.each(TRANSPORTS)("GeomeshClient over %s", (transport) => {
     await setup();
     const err = await client.request("t.fail", {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GeomeshError);
-    expect(err).toMatchObject({ code: "NOT_FOUND", status: 404, retryable: false, message: "no place with id x" });
+    expect(err).toMatchObject({
+      code: "NOT_FOUND",
+      status: 404,
+      retryable: false,
+      message: "no place with id x",
+    });
   });
 
   it("yields streamed parts with for await", async () => {
@@ -61,8 +70,14 @@ describe.each(TRANSPORTS)("GeomeshClient over %s", (transport) => {
 
   it("times out locally with TIMEOUT when no broker answers", async () => {
     await setup();
-    const lonely = new GeomeshClient({ endpoint: transport === "tcp" ? "tcp://127.0.0.1:1" : uniqueAddress("inproc"), heartbeat: HB });
-    await expect(lonely.request("sys.echo", {}, { timeoutMs: 100 })).rejects.toMatchObject({ code: "TIMEOUT", status: 408 });
+    const lonely = new GeomeshClient({
+      endpoint: transport === "tcp" ? "tcp://127.0.0.1:1" : uniqueAddress("inproc"),
+      heartbeat: HB,
+    });
+    await expect(lonely.request("sys.echo", {}, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: "TIMEOUT",
+      status: 408,
+    });
     await lonely.close();
   });
 });

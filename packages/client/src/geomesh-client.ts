@@ -1,6 +1,13 @@
 import { GeomeshError, errorFromWire } from "@geomesh/errors";
 import type { Logger } from "@geomesh/logger";
-import { Client, type CurveOptions, type HeartbeatOptions, type Reply, type RequestOptions, type SocketLimits } from "@geomesh/protocol";
+import {
+  Client,
+  type CurveOptions,
+  type HeartbeatOptions,
+  type Reply,
+  type RequestOptions,
+  type SocketLimits,
+} from "@geomesh/protocol";
 
 export interface GeomeshClientOptions {
   /** A broker's frontend endpoint, e.g. `tcp://127.0.0.1:7100`. Any broker is an entry point. */
@@ -34,13 +41,21 @@ export class GeomeshClient {
   }
 
   /** Calls `service` with a JSON body and resolves with the parsed JSON reply. */
-  async request<T = unknown>(service: string, body: unknown, options: CallOptions = {}): Promise<T> {
+  async request<T = unknown>(
+    service: string,
+    body: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
     const reply = await this.client.request(service, encode(body), options);
     return decode<T>(reply, service);
   }
 
   /** Calls `service` and yields each streamed part (PARTIALs, then the FINAL if it has a body). */
-  async *stream<T = unknown>(service: string, body: unknown, options: CallOptions = {}): AsyncGenerator<T, void, undefined> {
+  async *stream<T = unknown>(
+    service: string,
+    body: unknown,
+    options: CallOptions = {},
+  ): AsyncGenerator<T, void, undefined> {
     for await (const part of this.client.stream(service, encode(body), options)) {
       if (part.final && part.status === 200 && part.body.every((b) => b.length === 0)) return;
       yield decode<T>(part, service);
@@ -48,7 +63,11 @@ export class GeomeshClient {
   }
 
   /** The raw reply (status and body frames) without JSON handling. */
-  requestRaw(service: string, body: Buffer | string | readonly Buffer[], options: CallOptions = {}): Promise<Reply> {
+  requestRaw(
+    service: string,
+    body: Buffer | string | readonly Buffer[],
+    options: CallOptions = {},
+  ): Promise<Reply> {
     return this.client.request(service, body, options);
   }
 
@@ -74,8 +93,15 @@ function decode<T>(reply: Reply, service: string): T {
   try {
     parsed = text.length === 0 ? null : JSON.parse(text);
   } catch (cause) {
-    if (reply.status !== 200) throw new GeomeshError("MALFORMED_REPLY", `${service} answered ${reply.status} with a non-JSON body`, { cause });
-    throw new GeomeshError("MALFORMED_REPLY", `${service} answered with a body that is not JSON`, { cause });
+    if (reply.status !== 200)
+      throw new GeomeshError(
+        "MALFORMED_REPLY",
+        `${service} answered ${reply.status} with a non-JSON body`,
+        { cause },
+      );
+    throw new GeomeshError("MALFORMED_REPLY", `${service} answered with a body that is not JSON`, {
+      cause,
+    });
   }
   if (reply.status !== 200) throw errorFromWire(parsed, reply.status);
   return parsed as T;

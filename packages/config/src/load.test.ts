@@ -2,7 +2,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultClusterConfig, defaultClusterInput, findRegion, loadClusterConfig, parseClusterConfig } from "./load.js";
+import {
+  defaultClusterConfig,
+  defaultClusterInput,
+  findRegion,
+  loadClusterConfig,
+  parseClusterConfig,
+} from "./load.js";
 
 describe("cluster config", () => {
   it("builds the five default US regions on distinct loopback ports", () => {
@@ -17,7 +23,9 @@ describe("cluster config", () => {
   it("names the bad field when a value is wrong", () => {
     const input = defaultClusterInput();
     (input.regions[1]!.endpoints as { frontend: string }).frontend = "http://nope";
-    expect(() => parseClusterConfig(input)).toThrow(/regions\[1\]\.endpoints\.frontend: must be tcp/);
+    expect(() => parseClusterConfig(input)).toThrow(
+      /regions\[1\]\.endpoints\.frontend: must be tcp/,
+    );
   });
 
   it("rejects unknown fields, duplicate names and reused endpoints", () => {
@@ -33,12 +41,16 @@ describe("cluster config", () => {
   it("reads JSON and YAML files and reports unparseable ones", () => {
     const dir = mkdtempSync(join(tmpdir(), "geomesh-cfg-"));
     writeFileSync(join(dir, "a.json"), JSON.stringify(defaultClusterInput({ basePort: 9000 })));
-    expect(loadClusterConfig({ path: "a.json", cwd: dir }).config.regions[0]!.endpoints.frontend).toBe("tcp://127.0.0.1:9000");
+    expect(
+      loadClusterConfig({ path: "a.json", cwd: dir }).config.regions[0]!.endpoints.frontend,
+    ).toBe("tcp://127.0.0.1:9000");
     writeFileSync(join(dir, "b.yaml"), "regions: []\n");
     expect(() => loadClusterConfig({ path: "b.yaml", cwd: dir })).toThrow(/regions: Too small/i);
     writeFileSync(join(dir, "c.json"), "{nope");
     expect(() => loadClusterConfig({ path: "c.json", cwd: dir })).toThrow(/not valid JSON/);
     expect(loadClusterConfig({ cwd: dir, env: {} }).source).toBe("built-in default");
-    expect(loadClusterConfig({ cwd: dir, env: { GEOMESH_CONFIG: "a.json" } }).source).toContain("a.json");
+    expect(loadClusterConfig({ cwd: dir, env: { GEOMESH_CONFIG: "a.json" } }).source).toContain(
+      "a.json",
+    );
   });
 });

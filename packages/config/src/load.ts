@@ -23,7 +23,10 @@ export function parseClusterConfig(input: unknown, source = "config"): ClusterCo
   const result = clusterSchema.safeParse(input);
   if (!result.success) {
     throw new GeomeshError("CONFIG_INVALID", `${source}: ${formatIssues(result.error)}`, {
-      data: { source, issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+      data: {
+        source,
+        issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+      },
     });
   }
   return result.data;
@@ -48,7 +51,13 @@ export function defaultClusterInput(options: DefaultConfigOptions = {}): Cluster
       return {
         name,
         polygon: { states: [...states] },
-        endpoints: { frontend: port(0), backend: port(1), cloud: port(2), state: port(3), events: port(4) },
+        endpoints: {
+          frontend: port(0),
+          backend: port(1),
+          cloud: port(2),
+          state: port(3),
+          events: port(4),
+        },
         store: `sqlite:${dataDir}/${name.toLowerCase()}.sqlite`,
         workers: options.workersPerRegion ?? 2,
       };
@@ -75,11 +84,16 @@ export interface LoadConfigOptions {
  * Loads the cluster config: `--config`, else GEOMESH_CONFIG, else geomesh.config.{json,yaml}
  * in the working directory, else the built-in default. Returns where it came from.
  */
-export function loadClusterConfig(options: LoadConfigOptions = {}): { config: ClusterConfig; source: string } {
+export function loadClusterConfig(options: LoadConfigOptions = {}): {
+  config: ClusterConfig;
+  source: string;
+} {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const explicit = options.path ?? env.GEOMESH_CONFIG;
-  const path = explicit ? resolve(cwd, explicit) : CANDIDATES.map((c) => resolve(cwd, c)).find((p) => existsSync(p));
+  const path = explicit
+    ? resolve(cwd, explicit)
+    : CANDIDATES.map((c) => resolve(cwd, c)).find((p) => existsSync(p));
   if (!path) return { config: defaultClusterConfig(), source: "built-in default" };
   let text: string;
   try {
@@ -91,7 +105,11 @@ export function loadClusterConfig(options: LoadConfigOptions = {}): { config: Cl
   try {
     raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw new GeomeshError("CONFIG_INVALID", `${path}: not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${(cause as Error).message}`, { cause });
+    throw new GeomeshError(
+      "CONFIG_INVALID",
+      `${path}: not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   return { config: parseClusterConfig(raw, path), source: path };
 }
@@ -100,7 +118,10 @@ export function loadClusterConfig(options: LoadConfigOptions = {}): { config: Cl
 export function findRegion(config: ClusterConfig, name: string): ClusterConfig["regions"][number] {
   const region = config.regions.find((r) => r.name.toLowerCase() === name.toLowerCase());
   if (!region) {
-    throw new GeomeshError("REGION_NOT_FOUND", `unknown region "${name}"; configured: ${config.regions.map((r) => r.name).join(", ")}`);
+    throw new GeomeshError(
+      "REGION_NOT_FOUND",
+      `unknown region "${name}"; configured: ${config.regions.map((r) => r.name).join(", ")}`,
+    );
   }
   return region;
 }

@@ -2,12 +2,22 @@ import { z } from "zod";
 
 const endpoint = z
   .string()
-  .regex(/^(tcp:\/\/[^\s:]+:\d{1,5}|ipc:\/\/\S+|inproc:\/\/\S+)$/, "must be tcp://host:port, ipc://path or inproc://name");
+  .regex(
+    /^(tcp:\/\/[^\s:]+:\d{1,5}|ipc:\/\/\S+|inproc:\/\/\S+)$/,
+    "must be tcp://host:port, ipc://path or inproc://name",
+  );
 
-const regionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, "must be 1-32 letters, digits, '-' or '_' starting with a letter");
+const regionName = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_-]{0,31}$/,
+    "must be 1-32 letters, digits, '-' or '_' starting with a letter",
+  );
 
 const polygonSource = z.union([
-  z.strictObject({ states: z.array(z.string().regex(/^[A-Z]{2}$/, "must be a two-letter state code")).min(1) }),
+  z.strictObject({
+    states: z.array(z.string().regex(/^[A-Z]{2}$/, "must be a two-letter state code")).min(1),
+  }),
   z.strictObject({ file: z.string().min(1) }),
   z.strictObject({
     geometry: z.strictObject({
@@ -53,7 +63,11 @@ export const clusterSchema = z
     limits: z
       .strictObject({
         queuePerService: z.int().min(1).max(1_000_000).default(1000),
-        maxMessageBytes: z.int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+        maxMessageBytes: z
+          .int()
+          .min(1024)
+          .max(256 * 1024 * 1024)
+          .default(16 * 1024 * 1024),
         highWaterMark: z.int().min(1).max(1_000_000).default(10_000),
         defaultTimeoutMs: z.int().min(1).max(3_600_000).default(30_000),
       })
@@ -71,7 +85,11 @@ export const clusterSchema = z
     cfg.regions.forEach((region, i) => {
       const key = region.name.toLowerCase();
       if (seen.has(key)) {
-        ctx.addIssue({ code: "custom", path: ["regions", i, "name"], message: `duplicate region name "${region.name}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["regions", i, "name"],
+          message: `duplicate region name "${region.name}"`,
+        });
       }
       seen.set(key, region.name);
     });
@@ -80,7 +98,11 @@ export const clusterSchema = z
       for (const [kind, ep] of Object.entries(region.endpoints)) {
         const other = endpoints.get(ep);
         if (other !== undefined) {
-          ctx.addIssue({ code: "custom", path: ["regions", i, "endpoints", kind], message: `endpoint ${ep} is already used by ${other}` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["regions", i, "endpoints", kind],
+            message: `endpoint ${ep} is already used by ${other}`,
+          });
         }
         endpoints.set(ep, `${region.name}.${kind}`);
       }

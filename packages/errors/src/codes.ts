@@ -56,30 +56,130 @@ export interface ErrorSpec {
 }
 
 export const errorTable: { readonly [C in ErrorCode]: ErrorSpec } = {
-  BAD_REQUEST: { status: 400, retryable: false, description: "The request could not be parsed (bad JSON, wrong frame, wrong type)." },
-  VALIDATION_FAILED: { status: 400, retryable: false, description: "The body parsed but a field is missing, unknown or out of range; the message names the field." },
-  LIMIT_EXCEEDED: { status: 400, retryable: false, description: "A documented limit was exceeded (limit > 1000, maxDistance > 1000 km, > 10000 vertices, body > 1 MiB, message too large)." },
-  GEO_INVALID_GEOMETRY: { status: 400, retryable: false, description: "GeoJSON geometry is invalid (range, unclosed ring, < 4 positions, self-intersection, hole outside shell); the message says what and where." },
-  GEO_OUT_OF_REGION: { status: 422, retryable: false, description: "A write lies outside every region (further than 50 km from all of them)." },
+  BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    description: "The request could not be parsed (bad JSON, wrong frame, wrong type).",
+  },
+  VALIDATION_FAILED: {
+    status: 400,
+    retryable: false,
+    description:
+      "The body parsed but a field is missing, unknown or out of range; the message names the field.",
+  },
+  LIMIT_EXCEEDED: {
+    status: 400,
+    retryable: false,
+    description:
+      "A documented limit was exceeded (limit > 1000, maxDistance > 1000 km, > 10000 vertices, body > 1 MiB, message too large).",
+  },
+  GEO_INVALID_GEOMETRY: {
+    status: 400,
+    retryable: false,
+    description:
+      "GeoJSON geometry is invalid (range, unclosed ring, < 4 positions, self-intersection, hole outside shell); the message says what and where.",
+  },
+  GEO_OUT_OF_REGION: {
+    status: 422,
+    retryable: false,
+    description: "A write lies outside every region (further than 50 km from all of them).",
+  },
   NOT_FOUND: { status: 404, retryable: false, description: "No place with that id." },
-  SERVICE_NOT_FOUND: { status: 404, retryable: false, description: "No worker offers the requested service." },
-  REGION_NOT_FOUND: { status: 404, retryable: false, description: "The request names a region that is not configured." },
-  CONFLICT: { status: 409, retryable: false, description: "The write conflicts with the stored state (e.g. a duplicate key)." },
-  UNPROCESSABLE: { status: 422, retryable: false, description: "The request is well formed but cannot be carried out as asked." },
-  RATE_LIMITED: { status: 429, retryable: true, description: "Too many requests from this client; retry after the advertised delay." },
-  TIMEOUT: { status: 408, retryable: true, description: "The client gave up waiting for a reply (its own timeout)." },
-  DEADLINE_EXCEEDED: { status: 504, retryable: true, description: "The request's deadline passed before a worker answered; expired requests are never dispatched." },
-  CANCELLED: { status: 499, retryable: false, description: "The caller cancelled the request (AbortSignal); reported locally, never sent by a broker." },
-  QUEUE_FULL: { status: 503, retryable: true, description: "The service queue is at its bound; retry after the advertised delay." },
-  WORKER_LOST: { status: 503, retryable: true, description: "The worker running a non-idempotent request died or left; the write may or may not have happened." },
-  BROKER_UNAVAILABLE: { status: 503, retryable: true, description: "No broker answered (connection lost or not reachable)." },
-  PEER_LOST: { status: 503, retryable: true, description: "The peer broker running a request died and the request could not be re-dispatched." },
-  SHUTTING_DOWN: { status: 503, retryable: true, description: "The process is draining for shutdown and takes no new work." },
-  STORE_UNAVAILABLE: { status: 503, retryable: true, description: "The region's store cannot be reached." },
-  STORE_TIMEOUT: { status: 504, retryable: true, description: "The region's store did not answer in time." },
-  MALFORMED_REPLY: { status: 500, retryable: false, description: "A reply could not be parsed (a peer spoke a broken protocol)." },
-  CONFIG_INVALID: { status: 400, retryable: false, description: "The cluster configuration or a command-line value is invalid; the message names the field." },
-  INTERNAL: { status: 500, retryable: false, description: "An unexpected failure inside geomesh; details are in the logs, not in the reply." },
+  SERVICE_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: "No worker offers the requested service.",
+  },
+  REGION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: "The request names a region that is not configured.",
+  },
+  CONFLICT: {
+    status: 409,
+    retryable: false,
+    description: "The write conflicts with the stored state (e.g. a duplicate key).",
+  },
+  UNPROCESSABLE: {
+    status: 422,
+    retryable: false,
+    description: "The request is well formed but cannot be carried out as asked.",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    description: "Too many requests from this client; retry after the advertised delay.",
+  },
+  TIMEOUT: {
+    status: 408,
+    retryable: true,
+    description: "The client gave up waiting for a reply (its own timeout).",
+  },
+  DEADLINE_EXCEEDED: {
+    status: 504,
+    retryable: true,
+    description:
+      "The request's deadline passed before a worker answered; expired requests are never dispatched.",
+  },
+  CANCELLED: {
+    status: 499,
+    retryable: false,
+    description:
+      "The caller cancelled the request (AbortSignal); reported locally, never sent by a broker.",
+  },
+  QUEUE_FULL: {
+    status: 503,
+    retryable: true,
+    description: "The service queue is at its bound; retry after the advertised delay.",
+  },
+  WORKER_LOST: {
+    status: 503,
+    retryable: true,
+    description:
+      "The worker running a non-idempotent request died or left; the write may or may not have happened.",
+  },
+  BROKER_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    description: "No broker answered (connection lost or not reachable).",
+  },
+  PEER_LOST: {
+    status: 503,
+    retryable: true,
+    description:
+      "The peer broker running a request died and the request could not be re-dispatched.",
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    retryable: true,
+    description: "The process is draining for shutdown and takes no new work.",
+  },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    description: "The region's store cannot be reached.",
+  },
+  STORE_TIMEOUT: {
+    status: 504,
+    retryable: true,
+    description: "The region's store did not answer in time.",
+  },
+  MALFORMED_REPLY: {
+    status: 500,
+    retryable: false,
+    description: "A reply could not be parsed (a peer spoke a broken protocol).",
+  },
+  CONFIG_INVALID: {
+    status: 400,
+    retryable: false,
+    description:
+      "The cluster configuration or a command-line value is invalid; the message names the field.",
+  },
+  INTERNAL: {
+    status: 500,
+    retryable: false,
+    description: "An unexpected failure inside geomesh; details are in the logs, not in the reply.",
+  },
 };
 
 /** True when `value` is one of the known codes. */

@@ -6,5 +6,7 @@ export function renderErrorsDoc(): string {
     const spec = errorTable[code];
     return `| \`${code}\` | ${spec.status} | ${spec.retryable ? "yes" : "no"} | ${spec.description} |`;
   });
-  return ["| code | status | retryable | meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  return ["| code | status | retryable | meaning |", "| --- | --- | --- | --- |", ...rows].join(
+    "\n",
+  );
 }

@@ -8,7 +8,12 @@ describe("GeomeshError", () => {
     expect(err.status).toBe(503);
     expect(err.retryable).toBe(true);
     expect(err.toWire()).toEqual({
-      error: { code: "QUEUE_FULL", message: "queue is full", retryable: true, data: { retryAfterMs: 500 } },
+      error: {
+        code: "QUEUE_FULL",
+        message: "queue is full",
+        retryable: true,
+        data: { retryAfterMs: 500 },
+      },
       status: 503,
     });
   });
@@ -24,7 +29,15 @@ describe("GeomeshError", () => {
   });
 
   it("turns unknown or hostile bodies into MALFORMED_REPLY", () => {
-    for (const body of [null, 42, "x", {}, { error: "x" }, { error: { code: "NOPE", message: "m" } }, { error: { code: "__proto__", message: "m" } }]) {
+    for (const body of [
+      null,
+      42,
+      "x",
+      {},
+      { error: "x" },
+      { error: { code: "NOPE", message: "m" } },
+      { error: { code: "__proto__", message: "m" } },
+    ]) {
       expect(errorFromWire(body).code).toBe("MALFORMED_REPLY");
     }
   });

@@ -32,7 +32,11 @@ export class GeomeshError extends Error {
 
   /** The body sent over the wire; never includes the cause or stack. */
   toWire(): WireError {
-    const error: WireError["error"] = { code: this.code, message: this.message, retryable: this.retryable };
+    const error: WireError["error"] = {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+    };
     if (this.data !== undefined) error.data = { ...this.data };
     return { error, status: this.status };
   }
@@ -46,7 +50,9 @@ export class GeomeshError extends Error {
 export function isGeomeshError(value: unknown): value is GeomeshError {
   return (
     value instanceof GeomeshError ||
-    (value instanceof Error && value.name === "GeomeshError" && isErrorCode((value as { code?: unknown }).code))
+    (value instanceof Error &&
+      value.name === "GeomeshError" &&
+      isErrorCode((value as { code?: unknown }).code))
   );
 }
 
@@ -56,18 +62,22 @@ export function isGeomeshError(value: unknown): value is GeomeshError {
  */
 export function errorFromWire(body: unknown, fallbackStatus?: number): GeomeshError {
   if (typeof body === "object" && body !== null && "error" in body) {
-    const err = (body as { error: unknown }).error;
+    const err = body.error;
     if (typeof err === "object" && err !== null) {
       const { code, message, retryable, data } = err as Record<string, unknown>;
       if (isErrorCode(code) && typeof message === "string") {
         const opts: { retryable?: boolean; data?: Record<string, unknown> } = {};
         if (typeof retryable === "boolean") opts.retryable = retryable;
-        if (typeof data === "object" && data !== null && !Array.isArray(data)) opts.data = data as Record<string, unknown>;
+        if (typeof data === "object" && data !== null && !Array.isArray(data))
+          opts.data = data as Record<string, unknown>;
         return new GeomeshError(code, message, opts);
       }
     }
   }
-  return new GeomeshError("MALFORMED_REPLY", `reply with status ${fallbackStatus ?? "?"} carried no recognisable error body`);
+  return new GeomeshError(
+    "MALFORMED_REPLY",
+    `reply with status ${fallbackStatus ?? "?"} carried no recognisable error body`,
+  );
 }
 
 /** Wraps anything thrown into a GeomeshError; unknown failures become INTERNAL without leaking details. */

@@ -49,7 +49,8 @@ export class RateLimitedLog {
 
   warn(fields: Record<string, unknown>, message: string, now = Date.now()): void {
     if (now - this.windowStart >= this.windowMs) {
-      if (this.suppressed > 0) this.logger.warn({ suppressed: this.suppressed }, "suppressed repeated warnings");
+      if (this.suppressed > 0)
+        this.logger.warn({ suppressed: this.suppressed }, "suppressed repeated warnings");
       this.windowStart = now;
       this.count = 0;
       this.suppressed = 0;

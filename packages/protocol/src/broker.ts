@@ -16,10 +16,19 @@ import {
   parseFrontend,
 } from "./codec.js";
 import { Flag } from "./frames.js";
-import { DEFAULT_HEARTBEAT, DEFAULT_NON_IDEMPOTENT_SERVICES, type HeartbeatOptions } from "./heartbeat.js";
+import {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_NON_IDEMPOTENT_SERVICES,
+  type HeartbeatOptions,
+} from "./heartbeat.js";
 import { ServiceQueue } from "./service-queue.js";
-import { type CurveOptions, type SocketLimits, bindSocket, createRouter, sendNow } from "./sockets.js";
-
+import {
+  type CurveOptions,
+  type SocketLimits,
+  bindSocket,
+  createRouter,
+  sendNow,
+} from "./sockets.js";
 
 export interface BrokerOptions {
   /** Endpoint the client-facing ROUTER binds (e.g. `tcp://127.0.0.1:7100`, `tcp://127.0.0.1:*`). */
@@ -122,8 +131,22 @@ export interface BrokerStatus {
   readonly state: "idle" | "running" | "draining" | "stopped";
   readonly endpoints: { readonly frontend: string; readonly backend: string };
   readonly heartbeat: HeartbeatOptions;
-  readonly workers: { id: string; dialect: "mdp" | "gmp"; services: readonly string[]; credit: number; inflight: number; draining: boolean; lastSeenMsAgo: number }[];
-  readonly services: { name: string; workers: number; queued: number; inflight: number; freeCredit: number }[];
+  readonly workers: {
+    id: string;
+    dialect: "mdp" | "gmp";
+    services: readonly string[];
+    credit: number;
+    inflight: number;
+    draining: boolean;
+    lastSeenMsAgo: number;
+  }[];
+  readonly services: {
+    name: string;
+    workers: number;
+    queued: number;
+    inflight: number;
+    freeCredit: number;
+  }[];
   readonly freeCapacity: number;
   readonly pending: number;
   readonly clients: number;
@@ -143,9 +166,22 @@ export class Broker {
   readonly name: string;
   readonly heartbeat: HeartbeatOptions;
   readonly counters: BrokerCounters = {
-    requests: 0, replies: 0, malformedFrontend: 0, malformedBackend: 0, badRequests: 0, sendFailures: 0,
-    queueFull: 0, deadlineExpired: 0, serviceNotFound: 0, workersExpired: 0, workersDisconnected: 0,
-    redispatched: 0, workerLost: 0, clientsExpired: 0, cancelled: 0, lateReplies: 0,
+    requests: 0,
+    replies: 0,
+    malformedFrontend: 0,
+    malformedBackend: 0,
+    badRequests: 0,
+    sendFailures: 0,
+    queueFull: 0,
+    deadlineExpired: 0,
+    serviceNotFound: 0,
+    workersExpired: 0,
+    workersDisconnected: 0,
+    redispatched: 0,
+    workerLost: 0,
+    clientsExpired: 0,
+    cancelled: 0,
+    lateReplies: 0,
   };
 
   private readonly log: Logger;
@@ -173,8 +209,13 @@ export class Broker {
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
     this.queueLimit = options.queuePerService ?? 1000;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
-    this.unknownServiceMs = options.unknownServiceMs ?? this.heartbeat.intervalMs * this.heartbeat.liveness;
-    this.nonIdempotent = new Set((options.nonIdempotentServices ?? DEFAULT_NON_IDEMPOTENT_SERVICES).map((s) => s.toLowerCase()));
+    this.unknownServiceMs =
+      options.unknownServiceMs ?? this.heartbeat.intervalMs * this.heartbeat.liveness;
+    this.nonIdempotent = new Set(
+      (options.nonIdempotentServices ?? DEFAULT_NON_IDEMPOTENT_SERVICES).map((s) =>
+        s.toLowerCase(),
+      ),
+    );
     this.log = (options.logger ?? silentLogger).child({ component: "broker", broker: this.name });
     this.noisy = new RateLimitedLog(this.log);
   }
@@ -202,7 +243,10 @@ export class Broker {
     }
     this.loops.push(this.frontendLoop(this.frontend), this.backendLoop(this.backend));
     const hb = setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
-    const sweep = setInterval(() => this.sweepDeadlines(), Math.max(10, Math.min(100, this.heartbeat.intervalMs / 4)));
+    const sweep = setInterval(
+      () => this.sweepDeadlines(),
+      Math.max(10, Math.min(100, this.heartbeat.intervalMs / 4)),
+    );
     hb.unref();
     sweep.unref();
     this.timers.push(hb, sweep);
@@ -238,7 +282,8 @@ export class Broker {
     for (const p of [...this.pending.values()]) {
       this.fail(p, "SHUTTING_DOWN", "broker is shutting down");
     }
-    for (const w of this.workers.values()) this.toWorker(w, encodeWorkerDisconnect(w.dialect, "broker shutting down"));
+    for (const w of this.workers.values())
+      this.toWorker(w, encodeWorkerDisconnect(w.dialect, "broker shutting down"));
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     // Let queued sends leave before closing (linger is 0).
@@ -259,15 +304,26 @@ export class Broker {
       endpoints: this.endpoints,
       heartbeat: this.heartbeat,
       workers: [...this.workers.values()].map((w) => ({
-        id: w.id, dialect: w.dialect, services: w.services, credit: w.credit, inflight: w.inflight.size,
-        draining: w.draining, lastSeenMsAgo: now - w.lastSeen,
+        id: w.id,
+        dialect: w.dialect,
+        services: w.services,
+        credit: w.credit,
+        inflight: w.inflight.size,
+        draining: w.draining,
+        lastSeenMsAgo: now - w.lastSeen,
       })),
       services: [...this.services.values()].map((s) => ({
         name: s.name,
         workers: s.workers.length,
         queued: s.queue.size,
-        inflight: s.workers.reduce((n, w) => n + [...w.inflight.values()].filter((p) => p.service === s.name).length, 0),
-        freeCredit: s.workers.reduce((n, w) => n + (w.draining ? 0 : Math.max(0, w.credit - w.inflight.size)), 0),
+        inflight: s.workers.reduce(
+          (n, w) => n + [...w.inflight.values()].filter((p) => p.service === s.name).length,
+          0,
+        ),
+        freeCredit: s.workers.reduce(
+          (n, w) => n + (w.draining ? 0 : Math.max(0, w.credit - w.inflight.size)),
+          0,
+        ),
       })),
       freeCapacity: this.freeCapacity(),
       pending: this.pending.size,
@@ -279,7 +335,8 @@ export class Broker {
   /** Free worker slots over all workers that are not draining. */
   freeCapacity(): number {
     let free = 0;
-    for (const w of this.workers.values()) if (!w.draining) free += Math.max(0, w.credit - w.inflight.size);
+    for (const w of this.workers.values())
+      if (!w.draining) free += Math.max(0, w.credit - w.inflight.size);
     return free;
   }
 
@@ -307,12 +364,20 @@ export class Broker {
     switch (parsed.kind) {
       case "malformed":
         this.counters.malformedFrontend += 1;
-        this.noisy.warn({ reason: parsed.reason, frames: msg.length - 1 }, "dropped malformed client message");
+        this.noisy.warn(
+          { reason: parsed.reason, frames: msg.length - 1 },
+          "dropped malformed client message",
+        );
         return;
       case "bad-request": {
         this.counters.badRequests += 1;
         const err = new GeomeshError("BAD_REQUEST", parsed.reason);
-        this.toFrontend(identity, encodeGmpClientReply(parsed.requestId, true, err.status, [Buffer.from(JSON.stringify(err.toWire()))]));
+        this.toFrontend(
+          identity,
+          encodeGmpClientReply(parsed.requestId, true, err.status, [
+            Buffer.from(JSON.stringify(err.toWire())),
+          ]),
+        );
         return;
       }
       case "heartbeat": {
@@ -351,15 +416,31 @@ export class Broker {
       session.lastSeen = now;
       if (session.requests.has(req.requestId)) {
         this.counters.badRequests += 1;
-        const err = new GeomeshError("BAD_REQUEST", `request id "${req.requestId}" is already in use`);
-        this.toFrontend(identity, encodeGmpClientReply(req.requestId, true, err.status, [Buffer.from(JSON.stringify(err.toWire()))]));
+        const err = new GeomeshError(
+          "BAD_REQUEST",
+          `request id "${req.requestId}" is already in use`,
+        );
+        this.toFrontend(
+          identity,
+          encodeGmpClientReply(req.requestId, true, err.status, [
+            Buffer.from(JSON.stringify(err.toWire())),
+          ]),
+        );
         return;
       }
     }
-    const flags = req.dialect === "gmp" ? req.flags : this.nonIdempotent.has(req.service) ? 0 : Flag.IDEMPOTENT;
+    const flags =
+      req.dialect === "gmp" ? req.flags : this.nonIdempotent.has(req.service) ? 0 : Flag.IDEMPOTENT;
     const p: Pending = {
       key: (this.seq++).toString(36),
-      origin: { kind: "client", identity, session, dialect: req.dialect, requestId: req.requestId, serviceRaw: req.serviceRaw },
+      origin: {
+        kind: "client",
+        identity,
+        session,
+        dialect: req.dialect,
+        requestId: req.requestId,
+        serviceRaw: req.serviceRaw,
+      },
       service: req.service,
       flags,
       traceId: req.traceId,
@@ -377,7 +458,9 @@ export class Broker {
       return;
     }
     if (this.state !== "running") {
-      this.reply(p, true, 503, [errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down"))]);
+      this.reply(p, true, 503, [
+        errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down")),
+      ]);
       return;
     }
     this.pending.set(p.key, p);
@@ -409,7 +492,9 @@ export class Broker {
     }
     if (svc.queue.full) {
       this.counters.queueFull += 1;
-      this.fail(p, "QUEUE_FULL", `service ${p.service} queue is full (${this.queueLimit})`, { retryAfterMs: this.heartbeat.intervalMs });
+      this.fail(p, "QUEUE_FULL", `service ${p.service} queue is full (${this.queueLimit})`, {
+        retryAfterMs: this.heartbeat.intervalMs,
+      });
       return;
     }
     svc.queue.push(p);
@@ -453,7 +538,9 @@ export class Broker {
     const flags = canStream ? p.flags : p.flags & ~Flag.STREAM;
     this.toWorker(
       worker,
-      worker.dialect === "mdp" ? encodeMdpWorkerRequest(p.key, p.body) : encodeWorkerRequest(p.key, p.service, remaining, flags, p.traceId, p.body),
+      worker.dialect === "mdp"
+        ? encodeMdpWorkerRequest(p.key, p.body)
+        : encodeWorkerRequest(p.key, p.service, remaining, flags, p.traceId, p.body),
     );
   }
 
@@ -484,11 +571,17 @@ export class Broker {
     switch (parsed.kind) {
       case "malformed":
         this.counters.malformedBackend += 1;
-        this.noisy.warn({ reason: parsed.reason, worker: worker ? hex(identity) : undefined }, "dropped malformed worker message");
+        this.noisy.warn(
+          { reason: parsed.reason, worker: worker ? hex(identity) : undefined },
+          "dropped malformed worker message",
+        );
         if (worker) {
           // A worker that sends garbage is disconnected; its requests go elsewhere.
           this.counters.workersDisconnected += 1;
-          this.toWorker(worker, encodeWorkerDisconnect(worker.dialect, `malformed message: ${parsed.reason}`));
+          this.toWorker(
+            worker,
+            encodeWorkerDisconnect(worker.dialect, `malformed message: ${parsed.reason}`),
+          );
           this.removeWorker(worker, "sent a malformed message");
         }
         return;
@@ -501,13 +594,23 @@ export class Broker {
           return;
         }
         if (this.state !== "running") {
-          this.toBackend(identity, encodeWorkerDisconnect(parsed.dialect, "broker is shutting down"));
+          this.toBackend(
+            identity,
+            encodeWorkerDisconnect(parsed.dialect, "broker is shutting down"),
+          );
           return;
         }
         this.addWorker(identity, id, parsed.dialect, parsed.services, parsed.credit, now);
         return;
       case "heartbeat":
-        if (!worker) this.toBackend(identity, encodeWorkerDisconnect(msg[2]?.toString("latin1") === "MDPW01" ? "mdp" : "gmp", "unknown worker"));
+        if (!worker)
+          this.toBackend(
+            identity,
+            encodeWorkerDisconnect(
+              msg[2]?.toString("latin1") === "MDPW01" ? "mdp" : "gmp",
+              "unknown worker",
+            ),
+          );
         return;
       case "reply":
         if (!worker) {
@@ -529,16 +632,42 @@ export class Broker {
     }
   }
 
-  private addWorker(identity: Buffer, id: string, dialect: "mdp" | "gmp", services: string[], credit: number, now: number): void {
-    const worker: WorkerEntry = { id, identity, dialect, services: [...new Set(services)], credit, inflight: new Map(), lastSeen: now, draining: false };
+  private addWorker(
+    identity: Buffer,
+    id: string,
+    dialect: "mdp" | "gmp",
+    services: string[],
+    credit: number,
+    now: number,
+  ): void {
+    const worker: WorkerEntry = {
+      id,
+      identity,
+      dialect,
+      services: [...new Set(services)],
+      credit,
+      inflight: new Map(),
+      lastSeen: now,
+      draining: false,
+    };
     this.workers.set(id, worker);
     for (const name of worker.services) this.serviceEntry(name).workers.push(worker);
-    if (dialect === "gmp") this.toWorker(worker, encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness));
-    this.log.info({ worker: hex(identity), dialect, services: worker.services, credit }, "worker registered");
+    if (dialect === "gmp")
+      this.toWorker(worker, encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness));
+    this.log.info(
+      { worker: hex(identity), dialect, services: worker.services, credit },
+      "worker registered",
+    );
     this.feed(worker);
   }
 
-  private onWorkerReply(worker: WorkerEntry, key: string, final: boolean, status: number, body: Buffer[]): void {
+  private onWorkerReply(
+    worker: WorkerEntry,
+    key: string,
+    final: boolean,
+    status: number,
+    body: Buffer[],
+  ): void {
     const p = worker.inflight.get(key);
     if (!p) {
       this.counters.lateReplies += 1;
@@ -548,7 +677,8 @@ export class Broker {
       worker.inflight.delete(key);
       if (!p.done) this.reply(p, true, status, body);
       this.forget(p);
-      if (worker.draining && worker.inflight.size === 0) this.removeWorker(worker, "drained after DOWN");
+      if (worker.draining && worker.inflight.size === 0)
+        this.removeWorker(worker, "drained after DOWN");
       else this.feed(worker);
     } else if (!p.done) {
       this.reply(p, false, status, body);
@@ -586,18 +716,30 @@ export class Broker {
     }
     const orphans = [...worker.inflight.values()];
     worker.inflight.clear();
-    this.log.warn({ worker: hex(worker.identity), reason, inflight: orphans.length }, "worker removed");
+    this.log.warn(
+      { worker: hex(worker.identity), reason, inflight: orphans.length },
+      "worker removed",
+    );
     const now = Date.now();
     for (const p of orphans.reverse()) {
       p.worker = undefined;
       if (p.done) {
         this.forget(p);
-      } else if ((p.flags & Flag.IDEMPOTENT) !== 0 && p.deadline > now && p.held === undefined && !p.streamed) {
+      } else if (
+        (p.flags & Flag.IDEMPOTENT) !== 0 &&
+        p.deadline > now &&
+        p.held === undefined &&
+        !p.streamed
+      ) {
         this.counters.redispatched += 1;
         this.serviceEntry(p.service).queue.unshift(p);
       } else {
         this.counters.workerLost += 1;
-        this.fail(p, "WORKER_LOST", `the worker running ${p.service} was lost; the request may or may not have been applied`);
+        this.fail(
+          p,
+          "WORKER_LOST",
+          `the worker running ${p.service} was lost; the request may or may not have been applied`,
+        );
       }
     }
     // Re-dispatch to any worker with room.
@@ -674,7 +816,10 @@ export class Broker {
       return;
     }
     if (o.dialect === "mdp") {
-      this.toFrontend(o.identity, encodeMdpClientReply(o.serviceRaw, p.held ? [...p.held, ...body] : body));
+      this.toFrontend(
+        o.identity,
+        encodeMdpClientReply(o.serviceRaw, p.held ? [...p.held, ...body] : body),
+      );
     } else {
       this.toFrontend(o.identity, encodeGmpClientReply(o.requestId, true, status, body));
     }
@@ -710,16 +855,21 @@ export class Broker {
     }
   }
 
+  private readonly onFrontendSendError = (err: Error): void => this.onSendError("frontend", err);
+  private readonly onBackendSendError = (err: Error): void => this.onSendError("backend", err);
+
   private toFrontend(identity: Buffer, frames: Buffer[]): void {
     const socket = this.frontend;
     if (!socket) return;
-    sendNow(socket, [identity, ...frames], (err) => this.onSendError("frontend", err));
+    frames.unshift(identity);
+    sendNow(socket, frames, this.onFrontendSendError);
   }
 
   private toBackend(identity: Buffer, frames: Buffer[]): void {
     const socket = this.backend;
     if (!socket) return;
-    sendNow(socket, [identity, ...frames], (err) => this.onSendError("backend", err));
+    frames.unshift(identity);
+    sendNow(socket, frames, this.onBackendSendError);
   }
 
   private toWorker(worker: WorkerEntry, frames: Buffer[]): void {
@@ -728,7 +878,10 @@ export class Broker {
 
   private onSendError(socket: string, err: Error): void {
     this.counters.sendFailures += 1;
-    this.noisy.warn({ socket, code: (err as { code?: string }).code, err: err.message }, "send failed (peer gone or queue full)");
+    this.noisy.warn(
+      { socket, code: (err as { code?: string }).code, err: err.message },
+      "send failed (peer gone or queue full)",
+    );
   }
 }
 

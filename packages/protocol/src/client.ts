@@ -4,7 +4,13 @@ import type * as zmq from "zeromq";
 import { encodeGmpClientCancel, encodeGmpRequest, parseBrokerToClient } from "./codec.js";
 import { Flag, GMPC01, Limits, Verb, frame } from "./frames.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, isIdempotentService } from "./heartbeat.js";
-import { type CurveOptions, DEFAULT_MAX_MESSAGE_BYTES, type SocketLimits, createDealer, sendNow } from "./sockets.js";
+import {
+  type CurveOptions,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type SocketLimits,
+  createDealer,
+  sendNow,
+} from "./sockets.js";
 
 /** One reply part: PARTIALs while streaming, then the FINAL. */
 export interface Reply {
@@ -36,15 +42,36 @@ export interface ClientOptions {
   readonly logger?: Logger;
 }
 
+interface Sink {
+  onPart(part: Reply): void;
+  onError(err: GeomeshError): void;
+}
+
 interface Outstanding {
   readonly id: string;
   readonly frames: Buffer[];
   readonly idempotent: boolean;
-  readonly onPart: (part: Reply) => void;
-  readonly onError: (err: GeomeshError) => void;
-  timer: NodeJS.Timeout;
+  readonly sink: Sink;
+  /** Local give-up time: the deadline plus a grace for the broker's own 504 to arrive. */
+  readonly giveUpAt: number;
+  readonly timeoutMs: number;
   streamed: boolean;
-  cleanup: () => void;
+  cleanup: (() => void) | undefined;
+}
+
+/** Collects a non-streamed reply: PARTIAL bodies (if any) are prepended to the FINAL. */
+class WholeReply implements Sink {
+  private parts: Buffer[] | undefined;
+
+  constructor(
+    private readonly resolve: (r: Reply) => void,
+    readonly onError: (err: GeomeshError) => void,
+  ) {}
+
+  onPart(part: Reply): void {
+    if (!part.final) (this.parts ??= []).push(...part.body);
+    else this.resolve(this.parts ? { ...part, body: [...this.parts, ...part.body] } : part);
+  }
 }
 
 /**
@@ -62,6 +89,7 @@ export class Client {
   private socket: zmq.Dealer | undefined;
   private loop: Promise<void> | undefined;
   private hbTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private seq = 0;
   private closed = false;
@@ -71,7 +99,10 @@ export class Client {
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.maxBytes = options.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.log = (options.logger ?? silentLogger).child({ component: "client", endpoint: options.endpoint });
+    this.log = (options.logger ?? silentLogger).child({
+      component: "client",
+      endpoint: options.endpoint,
+    });
     this.noisy = new RateLimitedLog(this.log);
   }
 
@@ -81,27 +112,30 @@ export class Client {
   }
 
   /** Sends one request and resolves with its FINAL reply (any status; PARTIAL bodies are prepended). */
-  request(service: string, body: Buffer | string | readonly Buffer[], options: RequestOptions = {}): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      const parts: Buffer[] = [];
-      this.send(service, body, options, false, {
-        onPart: (part) => {
-          if (!part.final) parts.push(...part.body);
-          else resolve(parts.length > 0 ? { ...part, body: [...parts, ...part.body] } : part);
-        },
-        onError: reject,
-      });
-    });
+  request(
+    service: string,
+    body: Buffer | string | readonly Buffer[],
+    options: RequestOptions = {},
+  ): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) =>
+      this.send(service, body, options, false, new WholeReply(resolve, reject)),
+    );
   }
 
   /** Sends one request and yields each PARTIAL, then the FINAL. Breaking out cancels it. */
-  async *stream(service: string, body: Buffer | string | readonly Buffer[], options: RequestOptions = {}): AsyncGenerator<Reply, void, undefined> {
+  async *stream(
+    service: string,
+    body: Buffer | string | readonly Buffer[],
+    options: RequestOptions = {},
+  ): AsyncGenerator<Reply, void, undefined> {
     const queue: Reply[] = [];
     let failure: GeomeshError | undefined;
     let wake: (() => void) | undefined;
     let finished = false;
     const controller = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, controller.signal])
+      : controller.signal;
     this.send(service, body, { ...options, signal }, true, {
       onPart: (part) => {
         queue.push(part);
@@ -128,7 +162,8 @@ export class Client {
         wake = undefined;
       }
     } finally {
-      if (!finished && !failure) controller.abort(new GeomeshError("CANCELLED", "stream closed by the consumer"));
+      if (!finished && !failure)
+        controller.abort(new GeomeshError("CANCELLED", "stream closed by the consumer"));
     }
   }
 
@@ -137,7 +172,9 @@ export class Client {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.hbTimer);
-    for (const o of [...this.outstanding.values()]) this.settle(o, new GeomeshError("SHUTTING_DOWN", "client closed"));
+    clearInterval(this.sweepTimer);
+    for (const o of [...this.outstanding.values()])
+      this.settle(o, new GeomeshError("SHUTTING_DOWN", "client closed"));
     this.socket?.close();
     await this.loop;
   }
@@ -150,6 +187,8 @@ export class Client {
     this.loop = this.receiveLoop(socket);
     this.hbTimer ??= setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
     this.hbTimer.unref();
+    this.sweepTimer ??= setInterval(() => this.sweepDeadlines(), 50);
+    this.sweepTimer.unref();
     return socket;
   }
 
@@ -158,39 +197,59 @@ export class Client {
     body: Buffer | string | readonly Buffer[],
     options: RequestOptions,
     stream: boolean,
-    cb: { onPart: (p: Reply) => void; onError: (e: GeomeshError) => void },
+    cb: Sink,
   ): void {
     if (this.closed) return cb.onError(new GeomeshError("SHUTTING_DOWN", "client closed"));
-    if (options.signal?.aborted) return cb.onError(new GeomeshError("CANCELLED", "aborted before sending"));
-    const bodyFrames = typeof body === "string" ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : [...body];
+    if (options.signal?.aborted)
+      return cb.onError(new GeomeshError("CANCELLED", "aborted before sending"));
+    const bodyFrames =
+      typeof body === "string" ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : [...body];
     const size = bodyFrames.reduce((n, b) => n + b.length, 0);
     if (size > this.maxBytes - 1024) {
-      return cb.onError(new GeomeshError("LIMIT_EXCEEDED", `request body is ${size} bytes; the limit is ${this.maxBytes - 1024}`));
+      return cb.onError(
+        new GeomeshError(
+          "LIMIT_EXCEEDED",
+          `request body is ${size} bytes; the limit is ${this.maxBytes - 1024}`,
+        ),
+      );
     }
-    if (!/^[\x21-\x7e]{1,128}$/.test(service)) return cb.onError(new GeomeshError("BAD_REQUEST", "service name must be 1-128 printable ASCII characters"));
+    if (!/^[\x21-\x7e]{1,128}$/.test(service))
+      return cb.onError(
+        new GeomeshError("BAD_REQUEST", "service name must be 1-128 printable ASCII characters"),
+      );
     const traceId = options.traceId ?? "";
     if (traceId.length > Limits.maxTraceIdBytes || !/^[\x20-\x7e]*$/.test(traceId)) {
-      return cb.onError(new GeomeshError("BAD_REQUEST", "trace id must be ≤ 64 printable ASCII characters"));
+      return cb.onError(
+        new GeomeshError("BAD_REQUEST", "trace id must be ≤ 64 printable ASCII characters"),
+      );
     }
-    const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? this.defaultTimeoutMs, Limits.maxTimeoutMs));
+    const timeoutMs = Math.max(
+      1,
+      Math.min(options.timeoutMs ?? this.defaultTimeoutMs, Limits.maxTimeoutMs),
+    );
     const idempotent = options.idempotent ?? isIdempotentService(service);
-    const flags = (options.flags ?? 0) | (idempotent ? Flag.IDEMPOTENT : 0) | (stream ? Flag.STREAM : 0);
+    const flags =
+      (options.flags ?? 0) | (idempotent ? Flag.IDEMPOTENT : 0) | (stream ? Flag.STREAM : 0);
     const id = `${this.prefix}${(this.seq++).toString(36)}`;
-    const frames = encodeGmpRequest({ requestId: id, service, timeoutMs, flags, traceId, body: bodyFrames });
+    const frames = encodeGmpRequest({
+      requestId: id,
+      service,
+      timeoutMs,
+      flags,
+      traceId,
+      body: bodyFrames,
+    });
     // The broker answers 504 at the deadline; the local timer is the fallback when it cannot.
     const grace = Math.min(2000, Math.max(100, timeoutMs * 0.1));
     const o: Outstanding = {
       id,
       frames,
       idempotent,
-      onPart: cb.onPart,
-      onError: cb.onError,
-      timer: setTimeout(() => {
-        this.cancelAtBroker(id);
-        this.settle(o, new GeomeshError("TIMEOUT", `no reply from the broker within ${timeoutMs} ms`));
-      }, timeoutMs + grace),
+      sink: cb,
+      giveUpAt: Date.now() + timeoutMs + grace,
+      timeoutMs,
       streamed: false,
-      cleanup: () => undefined,
+      cleanup: undefined,
     };
     const signal = options.signal;
     if (signal) {
@@ -206,11 +265,24 @@ export class Client {
     this.write(frames, o);
   }
 
+  private readonly ignoreSendError = (): void => undefined;
+
   private write(frames: Buffer[], o?: Outstanding): void {
     const socket = this.ensureSocket();
-    sendNow(socket, frames, (err) => {
-      if (o) this.settle(o, new GeomeshError("BROKER_UNAVAILABLE", `cannot queue the request to ${this.options.endpoint}: ${err.message}`));
-    });
+    sendNow(
+      socket,
+      frames,
+      o
+        ? (err) =>
+            this.settle(
+              o,
+              new GeomeshError(
+                "BROKER_UNAVAILABLE",
+                `cannot queue the request to ${this.options.endpoint}: ${err.message}`,
+              ),
+            )
+        : this.ignoreSendError,
+    );
   }
 
   private cancelAtBroker(id: string): void {
@@ -220,9 +292,8 @@ export class Client {
   private settle(o: Outstanding, err?: GeomeshError): void {
     if (this.outstanding.get(o.id) !== o) return;
     this.outstanding.delete(o.id);
-    clearTimeout(o.timer);
-    o.cleanup();
-    if (err) o.onError(err);
+    o.cleanup?.();
+    if (err) o.sink.onError(err);
   }
 
   private async receiveLoop(socket: zmq.Dealer): Promise<void> {
@@ -248,7 +319,20 @@ export class Client {
     if (!o) return;
     if (parsed.final) this.settle(o);
     else o.streamed = true;
-    o.onPart({ status: parsed.status, body: parsed.body, final: parsed.final });
+    o.sink.onPart({ status: parsed.status, body: parsed.body, final: parsed.final });
+  }
+
+  /** Gives up on requests whose broker never answered (not even its own 504). */
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const o of this.outstanding.values()) {
+      if (now < o.giveUpAt) continue;
+      this.cancelAtBroker(o.id);
+      this.settle(
+        o,
+        new GeomeshError("TIMEOUT", `no reply from the broker within ${o.timeoutMs} ms`),
+      );
+    }
   }
 
   private onHeartbeatTick(): void {
@@ -269,7 +353,14 @@ export class Client {
     this.lastHeard = Date.now();
     for (const o of [...this.outstanding.values()]) {
       if (o.idempotent && !o.streamed) this.write(o.frames, o);
-      else this.settle(o, new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost; the request may or may not have been applied"));
+      else
+        this.settle(
+          o,
+          new GeomeshError(
+            "BROKER_UNAVAILABLE",
+            "connection to the broker was lost; the request may or may not have been applied",
+          ),
+        );
     }
   }
 }

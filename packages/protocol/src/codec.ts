@@ -1,4 +1,15 @@
-import { EMPTY, Flag, GMPC01, GMPW01, Limits, MDPC01, MDPW01, MdpCommand, Verb, frame } from "./frames.js";
+import {
+  EMPTY,
+  Flag,
+  GMPC01,
+  GMPW01,
+  Limits,
+  MDPC01,
+  MDPW01,
+  MdpCommand,
+  Verb,
+  frame,
+} from "./frames.js";
 
 /**
  * Parsers and encoders for every message on the broker's frontend and backend. Parsers take
@@ -57,12 +68,14 @@ export function parseUint(buf: Buffer | undefined, max: number): number | undefi
 }
 
 function serviceName(buf: Buffer | undefined): { name: string; raw: Buffer } | undefined {
-  if (!buf || buf.length === 0 || buf.length > Limits.maxServiceBytes || !isAsciiPrintable(buf)) return undefined;
+  if (!buf || buf.length === 0 || buf.length > Limits.maxServiceBytes || !isAsciiPrintable(buf))
+    return undefined;
   return { name: buf.toString("latin1").toLowerCase(), raw: buf };
 }
 
 function shortId(buf: Buffer | undefined, max: number, allowEmpty: boolean): string | undefined {
-  if (!buf || buf.length > max || (!allowEmpty && buf.length === 0) || !isAsciiPrintable(buf)) return undefined;
+  if (!buf || buf.length > max || (!allowEmpty && buf.length === 0) || !isAsciiPrintable(buf))
+    return undefined;
   return buf.toString("latin1");
 }
 
@@ -70,8 +83,12 @@ function shortId(buf: Buffer | undefined, max: number, allowEmpty: boolean): str
  * Splits a GMP command frame `"<HEADER> <VERB> <arg>..."` into upper-cased verb and args, or
  * undefined when it is not printable ASCII words for the expected header.
  */
-export function splitCommand(buf: Buffer, header: string): { verb: string; args: string[] } | undefined {
-  if (buf.length < header.length + 2 || buf.length > 512 || !isAsciiPrintable(buf)) return undefined;
+export function splitCommand(
+  buf: Buffer,
+  header: string,
+): { verb: string; args: string[] } | undefined {
+  if (buf.length < header.length + 2 || buf.length > 512 || !isAsciiPrintable(buf))
+    return undefined;
   const parts = buf.toString("latin1").split(" ");
   if (parts[0] !== header || parts.length < 2) return undefined;
   return { verb: parts[1]!.toUpperCase(), args: parts.slice(2) };
@@ -107,7 +124,17 @@ export function parseFrontend(frames: readonly Buffer[]): FrontendMessage {
     if (frames[1]!.toString("latin1") !== MDPC01) return malformed("unknown protocol header");
     const svc = serviceName(frames[2]);
     if (!svc) return malformed("bad or missing service name");
-    return { kind: "request", dialect: "mdp", requestId: "", service: svc.name, serviceRaw: svc.raw, timeoutMs: 0, flags: 0, traceId: "", body: frames.slice(3) };
+    return {
+      kind: "request",
+      dialect: "mdp",
+      requestId: "",
+      service: svc.name,
+      serviceRaw: svc.raw,
+      timeoutMs: 0,
+      flags: 0,
+      traceId: "",
+      body: frames.slice(3),
+    };
   }
   const cmd = splitCommand(first, GMPC01);
   if (!cmd) return malformed("unknown protocol header");
@@ -116,22 +143,47 @@ export function parseFrontend(frames: readonly Buffer[]): FrontendMessage {
     case Verb.REQUEST: {
       const requestId = tokenOf(a[0], Limits.maxRequestIdBytes);
       if (requestId === undefined) return malformed("bad or missing request id");
-      if (a.length !== 5) return { kind: "bad-request", requestId, reason: "REQUEST needs: request-id service timeout-ms flags trace-id" };
+      if (a.length !== 5)
+        return {
+          kind: "bad-request",
+          requestId,
+          reason: "REQUEST needs: request-id service timeout-ms flags trace-id",
+        };
       const service = tokenOf(a[1], Limits.maxServiceBytes);
-      if (service === undefined) return { kind: "bad-request", requestId, reason: "bad service name" };
+      if (service === undefined)
+        return { kind: "bad-request", requestId, reason: "bad service name" };
       const timeoutMs = uintToken(a[2], Limits.maxTimeoutMs);
-      if (timeoutMs === undefined) return { kind: "bad-request", requestId, reason: `timeout must be 0..${Limits.maxTimeoutMs} ms in decimal` };
+      if (timeoutMs === undefined)
+        return {
+          kind: "bad-request",
+          requestId,
+          reason: `timeout must be 0..${Limits.maxTimeoutMs} ms in decimal`,
+        };
       const flags = uintToken(a[3], 255);
-      if (flags === undefined) return { kind: "bad-request", requestId, reason: "flags must be 0..255 in decimal" };
+      if (flags === undefined)
+        return { kind: "bad-request", requestId, reason: "flags must be 0..255 in decimal" };
       const trace = tokenOf(a[4], Limits.maxTraceIdBytes);
       if (trace === undefined) return { kind: "bad-request", requestId, reason: "bad trace id" };
-      return { kind: "request", dialect: "gmp", requestId, service: service.toLowerCase(), serviceRaw: Buffer.from(service, "latin1"), timeoutMs, flags, traceId: traceIn(trace), body: frames.slice(1) };
+      return {
+        kind: "request",
+        dialect: "gmp",
+        requestId,
+        service: service.toLowerCase(),
+        serviceRaw: Buffer.from(service, "latin1"),
+        timeoutMs,
+        flags,
+        traceId: traceIn(trace),
+        body: frames.slice(1),
+      };
     }
     case Verb.HEARTBEAT:
-      return a.length === 0 && frames.length === 1 ? { kind: "heartbeat" } : malformed("HEARTBEAT takes no arguments");
+      return a.length === 0 && frames.length === 1
+        ? { kind: "heartbeat" }
+        : malformed("HEARTBEAT takes no arguments");
     case Verb.CANCEL: {
       const requestId = tokenOf(a[0], Limits.maxRequestIdBytes);
-      if (requestId === undefined || a.length !== 1) return malformed("CANCEL needs exactly one request id");
+      if (requestId === undefined || a.length !== 1)
+        return malformed("CANCEL needs exactly one request id");
       return { kind: "cancel", requestId };
     }
     default:
@@ -141,8 +193,20 @@ export function parseFrontend(frames: readonly Buffer[]): FrontendMessage {
 
 /** A message from a worker to the broker's backend. */
 export type BackendMessage =
-  | { readonly kind: "ready"; readonly dialect: "mdp" | "gmp"; readonly services: string[]; readonly credit: number }
-  | { readonly kind: "reply"; readonly dialect: "mdp" | "gmp"; readonly key: string; readonly final: boolean; readonly status: number; readonly body: Buffer[] }
+  | {
+      readonly kind: "ready";
+      readonly dialect: "mdp" | "gmp";
+      readonly services: string[];
+      readonly credit: number;
+    }
+  | {
+      readonly kind: "reply";
+      readonly dialect: "mdp" | "gmp";
+      readonly key: string;
+      readonly final: boolean;
+      readonly status: number;
+      readonly body: Buffer[];
+    }
   | { readonly kind: "heartbeat" }
   | { readonly kind: "down" }
   | { readonly kind: "disconnect" }
@@ -161,7 +225,7 @@ export function parseBackend(frames: readonly Buffer[]): BackendMessage {
   if (header === MDPW01) {
     const cmd = frames[2]!;
     if (cmd.length !== 1) return malformed("7/MDP command must be one byte");
-    switch (cmd[0]) {
+    switch (cmd[0] as MdpCommand | undefined) {
       case MdpCommand.READY: {
         const svc = serviceName(frames[3]);
         if (!svc || frames.length !== 4) return malformed("READY needs exactly one service name");
@@ -171,13 +235,25 @@ export function parseBackend(frames: readonly Buffer[]): BackendMessage {
         // ["", MDPW01, REPLY, client-address, "", body...]: the broker put the request key in
         // the client-address frame, so a stock worker echoes it back untouched.
         const key = shortId(frames[3], 32, false);
-        if (key === undefined || frames.length < 5 || frames[4]!.length !== 0) return malformed("REPLY needs address and empty frame");
-        return { kind: "reply", dialect: "mdp", key, final: true, status: 200, body: frames.slice(5) };
+        if (key === undefined || frames.length < 5 || frames[4]!.length !== 0)
+          return malformed("REPLY needs address and empty frame");
+        return {
+          kind: "reply",
+          dialect: "mdp",
+          key,
+          final: true,
+          status: 200,
+          body: frames.slice(5),
+        };
       }
       case MdpCommand.HEARTBEAT:
         return frames.length === 3 ? { kind: "heartbeat" } : malformed("HEARTBEAT takes no frames");
       case MdpCommand.DISCONNECT:
-        return frames.length === 3 ? { kind: "disconnect" } : malformed("DISCONNECT takes no frames");
+        return frames.length === 3
+          ? { kind: "disconnect" }
+          : malformed("DISCONNECT takes no frames");
+      case MdpCommand.REQUEST:
+      case undefined:
       default:
         return malformed("unknown 7/MDP worker command");
     }
@@ -192,9 +268,11 @@ function parseGmpWorker(frames: readonly Buffer[]): BackendMessage {
   switch (cmd.verb) {
     case Verb.UP: {
       const credit = uintToken(a[0], Limits.maxCredit);
-      if (credit === undefined || credit < 1) return malformed(`UP credit must be 1..${Limits.maxCredit}`);
+      if (credit === undefined || credit < 1)
+        return malformed(`UP credit must be 1..${Limits.maxCredit}`);
       const names = a.slice(1);
-      if (names.length === 0 || names.length > Limits.maxServicesPerWorker || frames.length !== 1) return malformed("UP needs 1..64 service names");
+      if (names.length === 0 || names.length > Limits.maxServicesPerWorker || frames.length !== 1)
+        return malformed("UP needs 1..64 service names");
       const services: string[] = [];
       for (const n of names) {
         const svc = tokenOf(n, Limits.maxServiceBytes);
@@ -207,13 +285,25 @@ function parseGmpWorker(frames: readonly Buffer[]): BackendMessage {
     case Verb.FINAL: {
       const key = tokenOf(a[0], 32);
       const status = uintToken(a[1], STATUS_MAX);
-      if (key === undefined || status === undefined || status < STATUS_MIN || a.length !== 2) return malformed("reply needs key and status 100..599");
-      return { kind: "reply", dialect: "gmp", key, final: cmd.verb === Verb.FINAL, status, body: frames.slice(1) };
+      if (key === undefined || status === undefined || status < STATUS_MIN || a.length !== 2)
+        return malformed("reply needs key and status 100..599");
+      return {
+        kind: "reply",
+        dialect: "gmp",
+        key,
+        final: cmd.verb === Verb.FINAL,
+        status,
+        body: frames.slice(1),
+      };
     }
     case Verb.HEARTBEAT:
-      return a.length === 0 && frames.length === 1 ? { kind: "heartbeat" } : malformed("HEARTBEAT takes no arguments");
+      return a.length === 0 && frames.length === 1
+        ? { kind: "heartbeat" }
+        : malformed("HEARTBEAT takes no arguments");
     case Verb.DOWN:
-      return a.length === 0 && frames.length === 1 ? { kind: "down" } : malformed("DOWN takes no arguments");
+      return a.length === 0 && frames.length === 1
+        ? { kind: "down" }
+        : malformed("DOWN takes no arguments");
     case Verb.DISCONNECT:
       return { kind: "disconnect" };
     default:
@@ -232,7 +322,12 @@ export function encodeMdpClientReply(serviceRaw: Buffer, body: readonly Buffer[]
 }
 
 /** Broker → GMP client PARTIAL/FINAL. */
-export function encodeGmpClientReply(requestId: string, final: boolean, status: number, body: readonly Buffer[]): Buffer[] {
+export function encodeGmpClientReply(
+  requestId: string,
+  final: boolean,
+  status: number,
+  body: readonly Buffer[],
+): Buffer[] {
   return [line(`${GMPC01} ${final ? Verb.FINAL : Verb.PARTIAL} ${requestId} ${status}`), ...body];
 }
 
@@ -251,7 +346,12 @@ export interface RequestFields {
 
 /** Client → broker GMP REQUEST. */
 export function encodeGmpRequest(req: RequestFields): Buffer[] {
-  return [line(`${GMPC01} ${Verb.REQUEST} ${req.requestId} ${req.service} ${req.timeoutMs} ${req.flags & 0xff} ${traceOut(req.traceId)}`), ...req.body];
+  return [
+    line(
+      `${GMPC01} ${Verb.REQUEST} ${req.requestId} ${req.service} ${req.timeoutMs} ${req.flags & 0xff} ${traceOut(req.traceId)}`,
+    ),
+    ...req.body,
+  ];
 }
 
 export function encodeGmpClientCancel(requestId: string): Buffer[] {
@@ -259,8 +359,20 @@ export function encodeGmpClientCancel(requestId: string): Buffer[] {
 }
 
 /** Broker → GMP worker REQUEST. */
-export function encodeWorkerRequest(key: string, service: string, timeoutMs: number, flags: number, traceId: string, body: readonly Buffer[]): Buffer[] {
-  return [line(`${GMPW01} ${Verb.REQUEST} ${key} ${service} ${timeoutMs} ${flags & 0xff} ${traceOut(traceId)}`), ...body];
+export function encodeWorkerRequest(
+  key: string,
+  service: string,
+  timeoutMs: number,
+  flags: number,
+  traceId: string,
+  body: readonly Buffer[],
+): Buffer[] {
+  return [
+    line(
+      `${GMPW01} ${Verb.REQUEST} ${key} ${service} ${timeoutMs} ${flags & 0xff} ${traceOut(traceId)}`,
+    ),
+    ...body,
+  ];
 }
 
 /** Broker → 7/MDP worker REQUEST; the request key rides in the client-address frame. */
@@ -269,7 +381,9 @@ export function encodeMdpWorkerRequest(key: string, body: readonly Buffer[]): Bu
 }
 
 export function encodeWorkerHeartbeat(dialect: "mdp" | "gmp"): Buffer[] {
-  return dialect === "mdp" ? [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.HEARTBEAT])] : [frame(`${GMPW01} ${Verb.HEARTBEAT}`)];
+  return dialect === "mdp"
+    ? [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.HEARTBEAT])]
+    : [frame(`${GMPW01} ${Verb.HEARTBEAT}`)];
 }
 
 export function encodeWorkerDisconnect(dialect: "mdp" | "gmp", reason = ""): Buffer[] {
@@ -297,13 +411,26 @@ export function encodeWorkerVerb(verb: typeof Verb.HEARTBEAT | typeof Verb.DOWN)
   return [frame(`${GMPW01} ${verb}`)];
 }
 
-export function encodeWorkerReply(key: string, final: boolean, status: number, body: readonly Buffer[]): Buffer[] {
+export function encodeWorkerReply(
+  key: string,
+  final: boolean,
+  status: number,
+  body: readonly Buffer[],
+): Buffer[] {
   return [line(`${GMPW01} ${final ? Verb.FINAL : Verb.PARTIAL} ${key} ${status}`), ...body];
 }
 
 /** A message from the broker to a GMP worker. */
 export type BrokerToWorker =
-  | { readonly kind: "request"; readonly key: string; readonly service: string; readonly timeoutMs: number; readonly flags: number; readonly traceId: string; readonly body: Buffer[] }
+  | {
+      readonly kind: "request";
+      readonly key: string;
+      readonly service: string;
+      readonly timeoutMs: number;
+      readonly flags: number;
+      readonly traceId: string;
+      readonly body: Buffer[];
+    }
   | { readonly kind: "cancel"; readonly key: string }
   | { readonly kind: "heartbeat" }
   | { readonly kind: "up"; readonly intervalMs: number; readonly liveness: number }
@@ -322,8 +449,24 @@ export function parseBrokerToWorker(frames: readonly Buffer[]): BrokerToWorker {
       const timeoutMs = uintToken(a[2], Limits.maxTimeoutMs);
       const flags = uintToken(a[3], 255);
       const trace = tokenOf(a[4], Limits.maxTraceIdBytes);
-      if (key === undefined || service === undefined || timeoutMs === undefined || flags === undefined || trace === undefined || a.length !== 5) return malformed("bad REQUEST");
-      return { kind: "request", key, service: service.toLowerCase(), timeoutMs, flags, traceId: traceIn(trace), body: frames.slice(1) };
+      if (
+        key === undefined ||
+        service === undefined ||
+        timeoutMs === undefined ||
+        flags === undefined ||
+        trace === undefined ||
+        a.length !== 5
+      )
+        return malformed("bad REQUEST");
+      return {
+        kind: "request",
+        key,
+        service: service.toLowerCase(),
+        timeoutMs,
+        flags,
+        traceId: traceIn(trace),
+        body: frames.slice(1),
+      };
     }
     case Verb.CANCEL: {
       const key = tokenOf(a[0], 32);
@@ -346,7 +489,13 @@ export function parseBrokerToWorker(frames: readonly Buffer[]): BrokerToWorker {
 
 /** A message from the broker to a GMP client. */
 export type BrokerToClient =
-  | { readonly kind: "reply"; readonly requestId: string; readonly final: boolean; readonly status: number; readonly body: Buffer[] }
+  | {
+      readonly kind: "reply";
+      readonly requestId: string;
+      readonly final: boolean;
+      readonly status: number;
+      readonly body: Buffer[];
+    }
   | { readonly kind: "heartbeat" }
   | Malformed;
 
@@ -358,8 +507,15 @@ export function parseBrokerToClient(frames: readonly Buffer[]): BrokerToClient {
   if (cmd.verb !== Verb.PARTIAL && cmd.verb !== Verb.FINAL) return malformed("unknown broker verb");
   const requestId = tokenOf(cmd.args[0], Limits.maxRequestIdBytes);
   const status = uintToken(cmd.args[1], STATUS_MAX);
-  if (requestId === undefined || status === undefined || status < STATUS_MIN) return malformed("reply needs request id and status");
-  return { kind: "reply", requestId, final: cmd.verb === Verb.FINAL, status, body: frames.slice(1) };
+  if (requestId === undefined || status === undefined || status < STATUS_MIN)
+    return malformed("reply needs request id and status");
+  return {
+    kind: "reply",
+    requestId,
+    final: cmd.verb === Verb.FINAL,
+    status,
+    body: frames.slice(1),
+  };
 }
 
 export { Flag };

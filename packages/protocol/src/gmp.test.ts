@@ -3,7 +3,14 @@ import * as zmq from "zeromq";
 import type { Broker } from "./broker.js";
 import type { Client } from "./client.js";
 import { TRANSPORTS, waitFor } from "./testing/index.js";
-import { FAST_HEARTBEAT, receiveWithin, startBroker, startClient, startWorker, text } from "./testing/fixtures.js";
+import {
+  FAST_HEARTBEAT,
+  receiveWithin,
+  startBroker,
+  startClient,
+  startWorker,
+  text,
+} from "./testing/fixtures.js";
 import type { Worker, WorkerRequest } from "./worker.js";
 
 const json = (buf: Buffer | undefined): unknown => JSON.parse(buf?.toString() ?? "null");
@@ -24,9 +31,16 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
 
   it("carries many outstanding requests on one socket and matches replies by request id", async () => {
     broker = await startBroker(transport);
-    track(await startWorker(broker, { concurrency: 8, services: { "sys.echo": async (r) => (await sleep(Math.random() * 20), r.body) } }));
+    track(
+      await startWorker(broker, {
+        concurrency: 8,
+        services: { "sys.echo": async (r) => (await sleep(Math.random() * 20), r.body) },
+      }),
+    );
     const client = track(startClient(broker));
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => client.request("sys.echo", `m${i}`)));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => client.request("sys.echo", `m${i}`)),
+    );
     replies.forEach((r, i) => {
       expect(r.status).toBe(200);
       expect(r.body.map(String)).toEqual([`m${i}`]);
@@ -52,7 +66,9 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     const client = track(startClient(broker));
     const conflict = await client.request("t.conflict", "");
     expect(conflict.status).toBe(409);
-    expect(json(conflict.body[0])).toMatchObject({ error: { code: "CONFLICT", message: "already there" } });
+    expect(json(conflict.body[0])).toMatchObject({
+      error: { code: "CONFLICT", message: "already there" },
+    });
     const crash = await client.request("t.crash", "");
     expect(crash.status).toBe(500);
     expect(crash.body[0]!.toString()).not.toContain("secret");
@@ -73,7 +89,8 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     );
     const client = track(startClient(broker));
     const parts: string[] = [];
-    for await (const part of client.stream("t.count", "")) parts.push(`${part.final ? "F" : "P"}:${part.body.join("")}`);
+    for await (const part of client.stream("t.count", ""))
+      parts.push(`${part.final ? "F" : "P"}:${part.body.join("")}`);
     expect(parts).toEqual(["P:p0", "P:p1", "P:p2", "P:p3", "P:p4", "F:done"]);
     // Without streaming the parts arrive in one reply, in order.
     const whole = await client.request("t.count", "");
@@ -83,7 +100,14 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
   it("never dispatches a request whose deadline passed in the queue; the client gets 504", async () => {
     broker = await startBroker(transport);
     const started: string[] = [];
-    track(await startWorker(broker, { concurrency: 1, services: { "t.slow": async (r) => (started.push(r.body.join("")), await sleep(300), "ok") } }));
+    track(
+      await startWorker(broker, {
+        concurrency: 1,
+        services: {
+          "t.slow": async (r) => (started.push(r.body.join("")), await sleep(300), "ok"),
+        },
+      }),
+    );
     const client = track(startClient(broker));
     const first = client.request("t.slow", "a", { timeoutMs: 2000 });
     await sleep(20);
@@ -124,20 +148,42 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
   it("cancels a silent client's requests at the worker", async () => {
     broker = await startBroker(transport);
     let seen: WorkerRequest | undefined;
-    track(await startWorker(broker, { services: { "t.wait": (r) => new Promise((_, reject) => ((seen = r), r.signal.addEventListener("abort", () => reject(new Error("aborted"))))) } }));
+    track(
+      await startWorker(broker, {
+        services: {
+          "t.wait": (r) =>
+            new Promise(
+              (_, reject) => (
+                (seen = r),
+                r.signal.addEventListener("abort", () => reject(new Error("aborted")))
+              ),
+            ),
+        },
+      }),
+    );
     // A raw GMP client that sends one request and never heartbeats.
     const raw = new zmq.Dealer({ linger: 0 });
     raw.connect(broker.endpoints.frontend);
     await raw.send(["GMPC01 REQUEST r1 t.wait 10000 1 -", "{}"]);
     await waitFor(() => seen !== undefined, 2000, "request at worker");
-    await waitFor(() => seen!.signal.aborted, FAST_HEARTBEAT.intervalMs * 8, "abort after client silence");
+    await waitFor(
+      () => seen!.signal.aborted,
+      FAST_HEARTBEAT.intervalMs * 8,
+      "abort after client silence",
+    );
     expect(broker.status().counters.clientsExpired).toBe(1);
     raw.close();
   });
 
   it("keeps a heartbeating client's long request alive past the liveness window", async () => {
     broker = await startBroker(transport);
-    track(await startWorker(broker, { services: { "t.slow": async () => (await sleep(FAST_HEARTBEAT.intervalMs * 6), "late but fine") } }));
+    track(
+      await startWorker(broker, {
+        services: {
+          "t.slow": async () => (await sleep(FAST_HEARTBEAT.intervalMs * 6), "late but fine"),
+        },
+      }),
+    );
     const client = track(startClient(broker));
     const reply = await client.request("t.slow", "", { timeoutMs: 5000 });
     expect(reply.body.map(String)).toEqual(["late but fine"]);
@@ -162,13 +208,22 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
 
   it("answers 503 QUEUE_FULL at once past the per-service queue bound", async () => {
     broker = await startBroker(transport, { queuePerService: 5 });
-    track(await startWorker(broker, { concurrency: 1, services: { "t.slow": async () => (await sleep(200), "ok") } }));
+    track(
+      await startWorker(broker, {
+        concurrency: 1,
+        services: { "t.slow": async () => (await sleep(200), "ok") },
+      }),
+    );
     const client = track(startClient(broker));
-    const all = await Promise.all(Array.from({ length: 10 }, () => client.request("t.slow", "", { timeoutMs: 5000 })));
+    const all = await Promise.all(
+      Array.from({ length: 10 }, () => client.request("t.slow", "", { timeoutMs: 5000 })),
+    );
     const statuses = all.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 503)).toHaveLength(4); // 1 running + 5 queued
     const full = all.find((r) => r.status === 503)!;
-    expect(json(full.body[0])).toMatchObject({ error: { code: "QUEUE_FULL", data: { retryAfterMs: FAST_HEARTBEAT.intervalMs } } });
+    expect(json(full.body[0])).toMatchObject({
+      error: { code: "QUEUE_FULL", data: { retryAfterMs: FAST_HEARTBEAT.intervalMs } },
+    });
   });
 
   it("answers 404 when no worker offers the service", async () => {
@@ -211,7 +266,9 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
       const m = text(await receiveWithin(zombie));
       if (m[0]!.includes("REQUEST")) keys.push(m[0]!.split(" ")[2]!);
     }
-    const good = track(await startWorker(broker, { services: { "t.read": () => "from good worker" } }));
+    const good = track(
+      await startWorker(broker, { services: { "t.read": () => "from good worker" } }),
+    );
     expect(good.connected).toBe(true);
     // The zombie stops heartbeating; the broker expires it.
     expect((await write).status).toBe(503);
@@ -225,7 +282,11 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
 
   it("drains in-flight work on stop, then refuses new requests", async () => {
     broker = await startBroker(transport);
-    track(await startWorker(broker, { services: { "t.slow": async () => (await sleep(150), "finished") } }));
+    track(
+      await startWorker(broker, {
+        services: { "t.slow": async () => (await sleep(150), "finished") },
+      }),
+    );
     const client = track(startClient(broker));
     const inflight = client.request("t.slow", "");
     await sleep(30);
@@ -240,10 +301,19 @@ describe("worker reconnect", () => {
     const { Broker } = await import("./broker.js");
     const { Worker } = await import("./worker.js");
     const { Client } = await import("./client.js");
-    const probe = new Broker({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", heartbeat: FAST_HEARTBEAT });
+    const probe = new Broker({
+      frontend: "tcp://127.0.0.1:*",
+      backend: "tcp://127.0.0.1:*",
+      heartbeat: FAST_HEARTBEAT,
+    });
     await probe.start();
     const { frontend, backend } = probe.endpoints;
-    const worker = new Worker({ endpoint: backend, services: { "sys.echo": (r) => r.body }, heartbeat: FAST_HEARTBEAT, reconnect: { initialMs: 50, maxMs: 200 } });
+    const worker = new Worker({
+      endpoint: backend,
+      services: { "sys.echo": (r) => r.body },
+      heartbeat: FAST_HEARTBEAT,
+      reconnect: { initialMs: 50, maxMs: 200 },
+    });
     worker.start();
     await worker.ready();
     await probe.stop(0);

@@ -9,12 +9,43 @@ import { startBroker, startClient, startWorker } from "./testing/fixtures.js";
 /** Frames biased towards almost-valid messages, which reach deeper into the parsers. */
 const frameArb = fc.oneof(
   fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
-  fc.constantFrom("", "MDPC01", "MDPW01", "\x01", "\x02", "\x03", "\x04", "\x05", "sys.echo", "mmi.service").map((s) => Buffer.from(s, "latin1")),
+  fc
+    .constantFrom(
+      "",
+      "MDPC01",
+      "MDPW01",
+      "\x01",
+      "\x02",
+      "\x03",
+      "\x04",
+      "\x05",
+      "sys.echo",
+      "mmi.service",
+    )
+    .map((s) => Buffer.from(s, "latin1")),
   fc
     .tuple(
       fc.constantFrom("GMPC01", "GMPW01", "gmpc01", "GMPC02"),
-      fc.constantFrom("REQUEST", "request", "UP", "FINAL", "PARTIAL", "HEARTBEAT", "CANCEL", "DOWN", "DISCONNECT", "X"),
-      fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constantFrom("-", "200", "sys.echo", "99999999999")), { maxLength: 7 }),
+      fc.constantFrom(
+        "REQUEST",
+        "request",
+        "UP",
+        "FINAL",
+        "PARTIAL",
+        "HEARTBEAT",
+        "CANCEL",
+        "DOWN",
+        "DISCONNECT",
+        "X",
+      ),
+      fc.array(
+        fc.oneof(
+          fc.string({ maxLength: 12 }),
+          fc.nat().map(String),
+          fc.constantFrom("-", "200", "sys.echo", "99999999999"),
+        ),
+        { maxLength: 7 },
+      ),
     )
     .map(([h, v, args]) => Buffer.from([h, v, ...args].join(" "), "latin1")),
 );
@@ -24,7 +55,12 @@ describe("parsers", () => {
   it("never throw on random multipart messages", () => {
     fc.assert(
       fc.property(messageArb, (frames) => {
-        for (const parse of [parseFrontend, parseBackend, parseBrokerToWorker, parseBrokerToClient]) {
+        for (const parse of [
+          parseFrontend,
+          parseBackend,
+          parseBrokerToWorker,
+          parseBrokerToClient,
+        ]) {
           const result = parse(frames);
           expect(typeof result.kind).toBe("string");
         }
@@ -43,7 +79,10 @@ describe("a live broker under hostile input", () => {
 
   it("keeps serving after thousands of random messages on its frontend and backend", async () => {
     broker = await startBroker("tcp");
-    const worker = await startWorker(broker, { concurrency: 4, services: { "sys.echo": (r) => r.body } });
+    const worker = await startWorker(broker, {
+      concurrency: 4,
+      services: { "sys.echo": (r) => r.body },
+    });
     const client = startClient(broker);
     const front = new zmq.Dealer({ linger: 0, sendTimeout: 0 });
     const back = new zmq.Dealer({ linger: 0, sendTimeout: 0 });
@@ -63,7 +102,13 @@ describe("a live broker under hostile input", () => {
       if (i % 500 === 0) expect((await client.request("sys.echo", `alive ${i}`)).status).toBe(200);
     }
     expect(sent).toBeGreaterThan(2500);
-    await waitFor(() => broker!.status().counters.malformedFrontend + broker!.status().counters.malformedBackend > 500, 5000, "malformed counted");
+    await waitFor(
+      () =>
+        broker!.status().counters.malformedFrontend + broker!.status().counters.malformedBackend >
+        500,
+      5000,
+      "malformed counted",
+    );
     const reply = await client.request("sys.echo", "still here");
     expect(reply.body.map(String)).toEqual(["still here"]);
     expect(broker.status().workers.some((w) => w.services.includes("sys.echo"))).toBe(true);
@@ -85,7 +130,9 @@ describe("a live broker under hostile input", () => {
     expect(broker.status().counters.requests).toBe(1); // the huge one never became a request
     // The project's own client refuses oversized bodies before sending.
     const own = startClient(broker, { limits: { maxMessageBytes: 1024 * 1024 } });
-    await expect(own.request("sys.echo", Buffer.alloc(2 * 1024 * 1024))).rejects.toMatchObject({ code: "LIMIT_EXCEEDED" });
+    await expect(own.request("sys.echo", Buffer.alloc(2 * 1024 * 1024))).rejects.toMatchObject({
+      code: "LIMIT_EXCEEDED",
+    });
     big.close();
     await own.close();
     await client.close();

@@ -1,7 +1,18 @@
 export * from "./codec.js";
 export { EMPTY, Flag, GMPC01, GMPW01, Limits, MDPC01, MDPW01, MdpCommand, Verb } from "./frames.js";
-export { DEFAULT_HEARTBEAT, DEFAULT_NON_IDEMPOTENT_SERVICES, isIdempotentService, type HeartbeatOptions } from "./heartbeat.js";
-export { BROKER_STATUS_SERVICE, Broker, type BrokerCounters, type BrokerOptions, type BrokerStatus } from "./broker.js";
+export {
+  DEFAULT_HEARTBEAT,
+  DEFAULT_NON_IDEMPOTENT_SERVICES,
+  isIdempotentService,
+  type HeartbeatOptions,
+} from "./heartbeat.js";
+export {
+  BROKER_STATUS_SERVICE,
+  Broker,
+  type BrokerCounters,
+  type BrokerOptions,
+  type BrokerStatus,
+} from "./broker.js";
 export {
   Worker,
   type Handler,

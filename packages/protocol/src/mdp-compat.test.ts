@@ -15,7 +15,11 @@ const HEARTBEAT = Buffer.from([0x04]);
 const DISCONNECT = 0x05;
 
 /** A stock 7/MDP worker: DEALER, READY, answers REQUEST with REPLY echoing the address. */
-function stockWorker(endpoint: string, service: string, onRequest: (body: Buffer[]) => Buffer[] | undefined = (b) => b) {
+function stockWorker(
+  endpoint: string,
+  service: string,
+  onRequest: (body: Buffer[]) => Buffer[] | undefined = (b) => b,
+) {
   const socket = new zmq.Dealer({ linger: 0 });
   socket.connect(endpoint);
   let closed = false;
@@ -122,7 +126,11 @@ describe.each(TRANSPORTS)("7/MDP compatibility over %s", (transport) => {
     cleanups.push(worker.close);
     await waitFor(() => worker.seen.some((m) => m[2] === "\x04"), 2000, "broker heartbeat");
     // The stock worker never heartbeats: gone within liveness × interval (+ one tick).
-    await waitFor(() => broker!.status().workers.length === 0, FAST_HEARTBEAT.intervalMs * 6, "expiry");
+    await waitFor(
+      () => broker!.status().workers.length === 0,
+      FAST_HEARTBEAT.intervalMs * 6,
+      "expiry",
+    );
     expect(broker.status().counters.workersExpired).toBe(1);
   });
 

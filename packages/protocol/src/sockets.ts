@@ -20,7 +20,12 @@ export interface CurveOptions {
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HWM = 10_000;
 
-function baseOptions(limits: SocketLimits): { maxMessageSize: number; sendHighWaterMark: number; receiveHighWaterMark: number; linger: number } {
+function baseOptions(limits: SocketLimits): {
+  maxMessageSize: number;
+  sendHighWaterMark: number;
+  receiveHighWaterMark: number;
+  linger: number;
+} {
   const hwm = limits.highWaterMark ?? DEFAULT_HWM;
   return {
     maxMessageSize: limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -34,7 +39,11 @@ function baseOptions(limits: SocketLimits): { maxMessageSize: number; sendHighWa
  * A ROUTER for a broker's bound sockets: sends never block (`sendTimeout` 0), unroutable sends
  * fail loudly (`mandatory`), and a peer reconnecting with the same identity takes over (`handover`).
  */
-export function createRouter(limits: SocketLimits = {}, curve: CurveOptions = {}, routingId?: string): zmq.Router {
+export function createRouter(
+  limits: SocketLimits = {},
+  curve: CurveOptions = {},
+  routingId?: string,
+): zmq.Router {
   return new zmq.Router({
     ...baseOptions(limits),
     ...curve,
@@ -55,7 +64,11 @@ export function createDealer(limits: SocketLimits = {}, curve: CurveOptions = {}
  * resolves or fails at once; failures go to `onError` (counted and logged by the caller) instead
  * of becoming unhandled rejections.
  */
-export function sendNow(socket: zmq.Writable & zmq.Socket, frames: Buffer[], onError: (err: Error) => void): void {
+export function sendNow(
+  socket: zmq.Writable & zmq.Socket,
+  frames: Buffer[],
+  onError: (err: Error) => void,
+): void {
   if (socket.closed) {
     onError(new Error("socket closed"));
     return;

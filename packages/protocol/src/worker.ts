@@ -1,7 +1,12 @@
 import { GeomeshError, isGeomeshError } from "@geomesh/errors";
 import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
 import type * as zmq from "zeromq";
-import { encodeWorkerReply, encodeWorkerUp, encodeWorkerVerb, parseBrokerToWorker } from "./codec.js";
+import {
+  encodeWorkerReply,
+  encodeWorkerUp,
+  encodeWorkerVerb,
+  parseBrokerToWorker,
+} from "./codec.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { Flag, Verb } from "./frames.js";
 import { type CurveOptions, type SocketLimits, createDealer, sendNow } from "./sockets.js";
@@ -61,10 +66,66 @@ export interface WorkerCounters {
   malformed: number;
 }
 
-interface Running {
-  readonly controller: AbortController;
-  readonly timer: NodeJS.Timeout;
-  readonly session: number;
+type ReplySink = (
+  session: number,
+  key: string,
+  status: number,
+  frames: Buffer[],
+  final: boolean,
+) => void;
+
+/**
+ * One request being handled. The AbortController is created only when a handler reads
+ * `signal` (most fast handlers never do), and deadlines are enforced by a periodic sweep, so
+ * the hot path allocates no timer and no controller per request.
+ */
+class RunningRequest implements WorkerRequest {
+  held: Buffer[] | undefined;
+  private controller: AbortController | undefined;
+  private reason: GeomeshError | undefined;
+
+  constructor(
+    private readonly sink: ReplySink,
+    readonly session: number,
+    readonly key: string,
+    readonly service: string,
+    readonly body: Buffer[],
+    readonly deadline: number,
+    readonly traceId: string,
+    private readonly flags: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): GeomeshError | undefined {
+    return this.reason;
+  }
+
+  get idempotent(): boolean {
+    return (this.flags & Flag.IDEMPOTENT) !== 0;
+  }
+
+  get canStream(): boolean {
+    return (this.flags & Flag.STREAM) !== 0;
+  }
+
+  abort(reason: GeomeshError): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  partial(body: ReplyBody): void {
+    if (this.reason) return;
+    if (this.canStream) this.sink(this.session, this.key, 200, toFrames(body), false);
+    else (this.held ??= []).push(...toFrames(body));
+  }
 }
 
 /**
@@ -73,7 +134,13 @@ interface Running {
  * exponential backoff (1 s doubling to 32 s by default) when the broker goes silent.
  */
 export class Worker {
-  readonly counters: WorkerCounters = { handled: 0, failed: 0, cancelled: 0, reconnects: 0, malformed: 0 };
+  readonly counters: WorkerCounters = {
+    handled: 0,
+    failed: 0,
+    cancelled: 0,
+    reconnects: 0,
+    malformed: 0,
+  };
   private readonly handlers = new Map<string, Handler>();
   private readonly concurrency: number;
   private readonly reconnectOpts: ReconnectOptions;
@@ -87,16 +154,25 @@ export class Worker {
   private backoff: number;
   private hbTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, RunningRequest>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sink: ReplySink = (session, key, status, frames, final) =>
+    this.reply(session, key, status, frames, final);
+  private readonly onSendError = (err: Error): void =>
+    this.noisy.warn({ err: err.message }, "send to broker failed");
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private stopping: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    const entries = options.services instanceof Map ? [...options.services.entries()] : Object.entries(options.services);
+    const entries: [string, Handler][] =
+      options.services instanceof Map
+        ? [...(options.services as ReadonlyMap<string, Handler>).entries()]
+        : Object.entries(options.services as Readonly<Record<string, Handler>>);
     for (const [name, handler] of entries) this.handlers.set(name.toLowerCase(), handler);
-    if (this.handlers.size === 0) throw new GeomeshError("CONFIG_INVALID", "a worker needs at least one service");
+    if (this.handlers.size === 0)
+      throw new GeomeshError("CONFIG_INVALID", "a worker needs at least one service");
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
     this.reconnectOpts = { initialMs: 1000, maxMs: 32_000, ...options.reconnect };
@@ -124,14 +200,27 @@ export class Worker {
   start(): void {
     if (this.state !== "idle") return;
     this.state = "running";
+    this.sweepTimer = setInterval(() => this.sweepDeadlines(), 50);
+    this.sweepTimer.unref();
     this.connect();
+  }
+
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const r of this.running.values()) {
+      if (now >= r.deadline) r.abort(new GeomeshError("DEADLINE_EXCEEDED", "deadline passed"));
+    }
   }
 
   /** Resolves once the broker has acknowledged UP (or rejects after `timeoutMs`). */
   async ready(timeoutMs = 10_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!this.registered) {
-      if (Date.now() > until) throw new GeomeshError("BROKER_UNAVAILABLE", `broker at ${this.options.endpoint} did not acknowledge UP`);
+      if (Date.now() > until)
+        throw new GeomeshError(
+          "BROKER_UNAVAILABLE",
+          `broker at ${this.options.endpoint} did not acknowledge UP`,
+        );
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -161,9 +250,11 @@ export class Worker {
         });
       });
     }
-    for (const r of this.running.values()) r.controller.abort(new GeomeshError("SHUTTING_DOWN", "worker is shutting down"));
+    for (const r of this.running.values())
+      r.abort(new GeomeshError("SHUTTING_DOWN", "worker is shutting down"));
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(this.hbTimer);
+    clearInterval(this.sweepTimer);
     clearTimeout(this.reconnectTimer);
     this.socket?.close();
     await this.loop;
@@ -211,7 +302,8 @@ export class Worker {
     clearInterval(this.hbTimer);
     this.hbTimer = undefined;
     // Requests of the old connection cannot be answered on a new one.
-    for (const r of this.running.values()) r.controller.abort(new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost"));
+    for (const r of this.running.values())
+      r.abort(new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost"));
     this.registered = false;
     this.socket?.close();
     this.socket = undefined;
@@ -246,11 +338,21 @@ export class Worker {
       case "up":
         this.registered = true;
         this.backoff = this.reconnectOpts.initialMs;
-        if (parsed.intervalMs !== this.heartbeat.intervalMs || parsed.liveness !== this.heartbeat.liveness) {
+        if (
+          parsed.intervalMs !== this.heartbeat.intervalMs ||
+          parsed.liveness !== this.heartbeat.liveness
+        ) {
           this.heartbeat = { intervalMs: parsed.intervalMs, liveness: parsed.liveness };
           this.restartHeartbeat();
         }
-        this.log.info({ endpoint: this.options.endpoint, heartbeat: this.heartbeat, concurrency: this.concurrency }, "worker registered");
+        this.log.info(
+          {
+            endpoint: this.options.endpoint,
+            heartbeat: this.heartbeat,
+            concurrency: this.concurrency,
+          },
+          "worker registered",
+        );
         return;
       case "heartbeat":
         return;
@@ -261,78 +363,104 @@ export class Worker {
         const r = this.running.get(parsed.key);
         if (r) {
           this.counters.cancelled += 1;
-          r.controller.abort(new GeomeshError("CANCELLED", "the client cancelled the request or went away"));
+          r.abort(new GeomeshError("CANCELLED", "the client cancelled the request or went away"));
         }
         return;
       }
       case "request":
-        this.run(parsed.key, parsed.service, parsed.timeoutMs, parsed.flags, parsed.traceId, parsed.body);
+        this.run(
+          parsed.key,
+          parsed.service,
+          parsed.timeoutMs,
+          parsed.flags,
+          parsed.traceId,
+          parsed.body,
+        );
         return;
     }
   }
 
-  private run(key: string, service: string, timeoutMs: number, flags: number, traceId: string, body: Buffer[]): void {
+  private run(
+    key: string,
+    service: string,
+    timeoutMs: number,
+    flags: number,
+    traceId: string,
+    body: Buffer[],
+  ): void {
     const handler = this.handlers.get(service);
-    const session = this.session;
     if (!handler) {
-      this.reply(session, key, 404, errorFrames(new GeomeshError("SERVICE_NOT_FOUND", `this worker does not serve "${service}"`)));
+      this.reply(
+        this.session,
+        key,
+        404,
+        errorFrames(
+          new GeomeshError("SERVICE_NOT_FOUND", `this worker does not serve "${service}"`),
+        ),
+        true,
+      );
       return;
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new GeomeshError("DEADLINE_EXCEEDED", "deadline passed")), timeoutMs);
-    timer.unref();
-    this.running.set(key, { controller, timer, session });
-    const canStream = (flags & Flag.STREAM) !== 0;
-    const held: Buffer[] = [];
-    const req: WorkerRequest = {
+    const req = new RunningRequest(
+      this.sink,
+      this.session,
+      key,
       service,
       body,
-      signal: controller.signal,
-      deadline: Date.now() + timeoutMs,
+      Date.now() + timeoutMs,
       traceId,
-      idempotent: (flags & Flag.IDEMPOTENT) !== 0,
-      canStream,
-      partial: (part) => {
-        if (controller.signal.aborted) return;
-        if (canStream) this.reply(session, key, 200, toFrames(part), false);
-        else held.push(...toFrames(part));
-      },
-    };
-    const finish = (status: number, frames: Buffer[]) => {
-      clearTimeout(timer);
-      this.running.delete(key);
-      this.reply(session, key, status, held.length > 0 && status === 200 ? [...held, ...frames] : frames);
-      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-    };
+      flags,
+    );
+    this.running.set(key, req);
     let result: HandlerResult | Promise<HandlerResult>;
     try {
       result = handler(req);
     } catch (err) {
-      finish(...this.failure(err, service, controller.signal));
+      this.finish(req, this.failure(err, req));
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (value) => finish(...success(value)),
-        (err: unknown) => finish(...this.failure(err, service, controller.signal)),
+        (value) => this.finish(req, success(value)),
+        (err: unknown) => this.finish(req, this.failure(err, req)),
       );
     } else {
-      finish(...success(result));
+      this.finish(req, success(result));
     }
   }
 
-  private failure(err: unknown, service: string, signal: AbortSignal): [number, Buffer[]] {
-    if (signal.aborted && isGeomeshError(signal.reason)) {
+  private finish(req: RunningRequest, [status, frames]: [number, Buffer[]]): void {
+    this.running.delete(req.key);
+    this.reply(
+      req.session,
+      req.key,
+      status,
+      req.held && status === 200 ? [...req.held, ...frames] : frames,
+      true,
+    );
+    if (this.running.size === 0 && this.idleWaiters.length > 0)
+      for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private failure(err: unknown, req: RunningRequest): [number, Buffer[]] {
+    const aborted = req.aborted;
+    if (aborted) {
       this.counters.cancelled += 1;
-      return [signal.reason.status, errorFrames(signal.reason)];
+      return [aborted.status, errorFrames(aborted)];
     }
     this.counters.failed += 1;
     if (isGeomeshError(err)) return [err.status, errorFrames(err)];
-    this.log.error({ err, service }, "handler failed");
+    this.log.error({ err, service: req.service }, "handler failed");
     return [500, errorFrames(new GeomeshError("INTERNAL", "internal error"))];
   }
 
-  private reply(session: number, key: string, status: number, frames: Buffer[], final = true): void {
+  private reply(
+    session: number,
+    key: string,
+    status: number,
+    frames: Buffer[],
+    final: boolean,
+  ): void {
     // A reply for a request of an earlier connection would reach a broker that never sent it.
     if (session !== this.session || !this.socket) return;
     if (final) this.counters.handled += 1;
@@ -342,7 +470,7 @@ export class Worker {
   private send(frames: Buffer[]): void {
     const socket = this.socket;
     if (!socket) return;
-    sendNow(socket, frames, (err) => this.noisy.warn({ err: err.message }, "send to broker failed"));
+    sendNow(socket, frames, this.onSendError);
   }
 }
 
@@ -353,7 +481,12 @@ function toFrames(body: ReplyBody): Buffer[] {
 }
 
 function success(value: HandlerResult): [number, Buffer[]] {
-  if (typeof value === "object" && !Buffer.isBuffer(value) && !Array.isArray(value) && "status" in value) {
+  if (
+    typeof value === "object" &&
+    !Buffer.isBuffer(value) &&
+    !Array.isArray(value) &&
+    "status" in value
+  ) {
     return [value.status, toFrames(value.body)];
   }
   return [200, toFrames(value as ReplyBody)];

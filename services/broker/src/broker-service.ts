@@ -33,7 +33,10 @@ export class BrokerService {
       heartbeat: options.config.heartbeat,
       queuePerService: options.config.limits.queuePerService,
       defaultTimeoutMs: options.config.limits.defaultTimeoutMs,
-      limits: { maxMessageBytes: options.config.limits.maxMessageBytes, highWaterMark: options.config.limits.highWaterMark },
+      limits: {
+        maxMessageBytes: options.config.limits.maxMessageBytes,
+        highWaterMark: options.config.limits.highWaterMark,
+      },
       logger: options.logger,
       ...(options.curve ? { curve: options.curve } : {}),
     });

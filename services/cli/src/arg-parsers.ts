@@ -4,9 +4,11 @@ const ENDPOINT = /^(tcp:\/\/[^\s:]+:(\d{1,5}|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
 
 /** `--frontend tcp://127.0.0.1:7100` and friends. */
 export function parseEndpoint(value: string): string {
-  if (!ENDPOINT.test(value)) throw new InvalidArgumentError("must be tcp://host:port or ipc://path");
+  if (!ENDPOINT.test(value))
+    throw new InvalidArgumentError("must be tcp://host:port or ipc://path");
   const port = /:(\d+)$/.exec(value)?.[1];
-  if (port !== undefined && Number(port) > 65535) throw new InvalidArgumentError("port must be ≤ 65535");
+  if (port !== undefined && Number(port) > 65535)
+    throw new InvalidArgumentError("port must be ≤ 65535");
   return value;
 }
 
@@ -22,12 +24,14 @@ export function intInRange(min: number, max: number): (value: string) => number 
 
 /** A region name as the config spells it (letters, digits, - and _). */
 export function parseRegionName(value: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(value)) throw new InvalidArgumentError("must be a region name such as NE");
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(value))
+    throw new InvalidArgumentError("must be a region name such as NE");
   return value;
 }
 
 export function parseLogLevel(value: string): string {
   const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-  if (!levels.includes(value)) throw new InvalidArgumentError(`must be one of ${levels.join(", ")}`);
+  if (!levels.includes(value))
+    throw new InvalidArgumentError(`must be one of ${levels.join(", ")}`);
   return value;
 }

@@ -13,6 +13,10 @@ export function loadConfig(globals: GlobalOptions): ClusterConfig {
 }
 
 /** The process's root logger, JSON lines on stdout. */
-export function makeLogger(name: string, globals: GlobalOptions, base: Record<string, unknown> = {}): Logger {
+export function makeLogger(
+  name: string,
+  globals: GlobalOptions,
+  base: Record<string, unknown> = {},
+): Logger {
   return createLogger({ name, base, ...(globals.logLevel ? { level: globals.logLevel } : {}) });
 }

@@ -1,5 +1,10 @@
 import type { Logger } from "@geomesh/logger";
-import { type CurveOptions, type HeartbeatOptions, type SocketLimits, Worker } from "@geomesh/protocol";
+import {
+  type CurveOptions,
+  type HeartbeatOptions,
+  type SocketLimits,
+  Worker,
+} from "@geomesh/protocol";
 import { buildServices } from "./services/index.js";
 
 export interface WorkerServiceOptions {
@@ -30,7 +35,15 @@ export class WorkerService {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.curve ? { curve: options.curve } : {}),
     });
-    options.logger.info({ region: options.region, broker: options.broker, services: [...services.keys()], concurrency: options.concurrency }, "worker configured");
+    options.logger.info(
+      {
+        region: options.region,
+        broker: options.broker,
+        services: [...services.keys()],
+        concurrency: options.concurrency,
+      },
+      "worker configured",
+    );
   }
 
   start(): Promise<void> {

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-export const GEOMESH_BIN = fileURLToPath(new URL("../../../services/cli/bin/geomesh.js", import.meta.url));
+export const GEOMESH_BIN = fileURLToPath(
+  new URL("../../../services/cli/bin/geomesh.js", import.meta.url),
+);
 
 /** A loopback port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -12,7 +14,11 @@ export async function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -54,7 +60,9 @@ export class GeomeshProcess {
       }
     });
     this.child.stderr!.on("data", (chunk: Buffer) => this.stderr.push(chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
   }
 
   get pid(): number | undefined {
@@ -71,8 +79,14 @@ export class GeomeshProcess {
     for (;;) {
       const hit = this.lines.find((l) => typeof l.msg === "string" && pattern.test(l.msg));
       if (hit) return hit;
-      if (!this.alive) throw new Error(`process exited before logging ${pattern}; stderr: ${this.stderr.join("")}`);
-      if (Date.now() > until) throw new Error(`no log line ${pattern} within ${timeoutMs} ms; got: ${this.lines.map((l) => l.msg).join(" | ")}`);
+      if (!this.alive)
+        throw new Error(
+          `process exited before logging ${pattern}; stderr: ${this.stderr.join("")}`,
+        );
+      if (Date.now() > until)
+        throw new Error(
+          `no log line ${pattern} within ${timeoutMs} ms; got: ${this.lines.map((l) => l.msg).join(" | ")}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -10,23 +10,35 @@ export function registerWorker(program: Command): void {
     .command("worker")
     .description("run one worker attached to a region's broker")
     .requiredOption("--region <name>", "region whose broker to serve, e.g. NE", parseRegionName)
-    .option("--broker <endpoint>", "broker backend endpoint (default: the region's from the config)", parseEndpoint)
+    .option(
+      "--broker <endpoint>",
+      "broker backend endpoint (default: the region's from the config)",
+      parseEndpoint,
+    )
     .option("--concurrency <n>", "requests this worker runs at once", intInRange(1, 1024), 1)
     .option("--test-services", "also serve sys.sleep (benchmarks and fault tests)", false)
-    .action(async (opts: { region: string; broker?: string; concurrency: number; testServices: boolean }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const config = loadConfig(globals);
-      const region = findRegion(config, opts.region);
-      const log = makeLogger("worker", globals, { region: region.name });
-      const service = new WorkerService({
-        region: region.name,
-        broker: opts.broker ?? region.endpoints.backend,
-        concurrency: opts.concurrency,
-        testServices: opts.testServices,
-        heartbeat: config.heartbeat,
-        limits: { maxMessageBytes: config.limits.maxMessageBytes, highWaterMark: config.limits.highWaterMark },
-        logger: log,
-      });
-      await runService(service, log, globals.drainMs);
-    });
+    .action(
+      async (
+        opts: { region: string; broker?: string; concurrency: number; testServices: boolean },
+        cmd: Command,
+      ) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig(globals);
+        const region = findRegion(config, opts.region);
+        const log = makeLogger("worker", globals, { region: region.name });
+        const service = new WorkerService({
+          region: region.name,
+          broker: opts.broker ?? region.endpoints.backend,
+          concurrency: opts.concurrency,
+          testServices: opts.testServices,
+          heartbeat: config.heartbeat,
+          limits: {
+            maxMessageBytes: config.limits.maxMessageBytes,
+            highWaterMark: config.limits.highWaterMark,
+          },
+          logger: log,
+        });
+        await runService(service, log, globals.drainMs);
+      },
+    );
 }

@@ -8,8 +8,19 @@ describe("sys.sleep body", () => {
   });
 
   it("rejects hostile or out-of-range bodies with a clear error", () => {
-    for (const body of ["", "nope", '{"ms":-1}', '{"ms":1e9}', '{"ms":"5"}', "[5]", '{"ms":1.5}', "null"]) {
-      expect(() => parseSleepBody(Buffer.from(body)), body).toThrow(/sys.sleep body must be JSON|ms must be an integer/);
+    for (const body of [
+      "",
+      "nope",
+      '{"ms":-1}',
+      '{"ms":1e9}',
+      '{"ms":"5"}',
+      "[5]",
+      '{"ms":1.5}',
+      "null",
+    ]) {
+      expect(() => parseSleepBody(Buffer.from(body)), body).toThrow(
+        /sys.sleep body must be JSON|ms must be an integer/,
+      );
     }
   });
 });

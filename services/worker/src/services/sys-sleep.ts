@@ -9,11 +9,21 @@ export function parseSleepBody(body: Buffer | undefined): number {
   try {
     value = JSON.parse(body?.toString("utf8") ?? "");
   } catch {
-    throw new GeomeshError("BAD_REQUEST", 'sys.sleep body must be JSON: {"ms": <0..60000>} or a number');
+    throw new GeomeshError(
+      "BAD_REQUEST",
+      'sys.sleep body must be JSON: {"ms": <0..60000>} or a number',
+    );
   }
-  const ms = typeof value === "number" ? value : typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { ms?: unknown }).ms : undefined;
+  const ms =
+    typeof value === "number"
+      ? value
+      : typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as { ms?: unknown }).ms
+        : undefined;
   if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > MAX_SLEEP_MS) {
-    throw new GeomeshError("VALIDATION_FAILED", `ms must be an integer 0..${MAX_SLEEP_MS}`, { data: { field: "ms" } });
+    throw new GeomeshError("VALIDATION_FAILED", `ms must be an integer 0..${MAX_SLEEP_MS}`, {
+      data: { field: "ms" },
+    });
   }
   return ms;
 }

@@ -1,0 +1,87 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { type ClusterConfig, defaultClusterInput, loadClusterConfig, parseClusterConfig } from "@geomesh/config";
+import type { Command } from "commander";
+import { intInRange } from "../arg-parsers.js";
+import { type GlobalOptions, makeLogger } from "../context.js";
+import { type ChildSpec, Supervisor } from "../supervisor.js";
+
+interface UpOptions {
+  readonly workers?: number;
+  readonly concurrency: number;
+  readonly dataDir?: string;
+  readonly basePort?: number;
+  readonly testServices: boolean;
+}
+
+/** The effective config: --config (or the default five regions), then single-value flags. */
+function effectiveConfig(globals: GlobalOptions, opts: UpOptions): ClusterConfig {
+  if (globals.config) {
+    const cfg = loadClusterConfig({ path: globals.config }).config;
+    if (opts.workers === undefined && opts.dataDir === undefined && opts.basePort === undefined) return cfg;
+    return parseClusterConfig({ ...cfg, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), regions: cfg.regions.map((r) => ({ ...r, ...(opts.workers === undefined ? {} : { workers: opts.workers }) })) }, "--config with flags");
+  }
+  const input = defaultClusterInput({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.basePort ? { basePort: opts.basePort } : {}),
+    ...(opts.workers === undefined ? {} : { workersPerRegion: opts.workers }),
+  });
+  return parseClusterConfig(input, "built-in default with flags");
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command("up")
+    .description("run the whole cluster on this machine: a broker and workers per region, as separate processes")
+    .option("--workers <n>", "workers per region (default: from the config, 2)", intInRange(0, 64))
+    .option("--concurrency <n>", "requests each worker runs at once", intInRange(1, 1024), 4)
+    .option("--data-dir <dir>", "where embedded stores, logs and the effective config live (default ./data)")
+    .option("--base-port <port>", "first port of the default layout (region i uses base+10i .. base+10i+4)", intInRange(1024, 65000))
+    .option("--test-services", "workers also serve sys.sleep", false)
+    .action(async (opts: UpOptions, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const log = makeLogger("up", globals);
+      const config = effectiveConfig(globals, opts);
+      const dataDir = resolve(config.dataDir);
+      mkdirSync(dataDir, { recursive: true });
+      const configPath = resolve(dataDir, "geomesh.cluster.json");
+      writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+      const common = ["--config", configPath, "--drain-ms", String(globals.drainMs), ...(globals.logLevel ? ["--log-level", globals.logLevel] : [])];
+      const specs: ChildSpec[] = [];
+      for (const region of config.regions) {
+        specs.push({ name: `broker-${region.name}`, wave: 0, args: [...common, "broker", "--region", region.name] });
+        for (let i = 1; i <= region.workers; i++) {
+          specs.push({
+            name: `worker-${region.name}-${i}`,
+            wave: 1,
+            args: [...common, "worker", "--region", region.name, "--concurrency", String(opts.concurrency), ...(opts.testServices ? ["--test-services"] : [])],
+          });
+        }
+      }
+      const supervisor = new Supervisor(resolve(dataDir, "logs"), log);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        process.stdout.write(`\n${signal}: stopping the cluster gracefully…\n`);
+        supervisor.stop(globals.drainMs).then(
+          () => {
+            process.stdout.write("stopped.\n");
+            process.exit(0);
+          },
+          () => process.exit(1),
+        );
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.stdout.write(`geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length} workers (logs in ${resolve(dataDir, "logs")})…\n`);
+      try {
+        await supervisor.start(specs);
+      } catch (err) {
+        await supervisor.stop(0);
+        throw err;
+      }
+      const lines = config.regions.map((r) => `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`);
+      process.stdout.write(`geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nPress Ctrl-C to stop.\n`);
+    });
+}

@@ -14,6 +14,7 @@ import {
   encodeWorkerUpAck,
   parseBackend,
   parseFrontend,
+  type OutFrame,
 } from "./codec.js";
 import { Flag } from "./frames.js";
 import {
@@ -858,21 +859,21 @@ export class Broker {
   private readonly onFrontendSendError = (err: Error): void => this.onSendError("frontend", err);
   private readonly onBackendSendError = (err: Error): void => this.onSendError("backend", err);
 
-  private toFrontend(identity: Buffer, frames: Buffer[]): void {
+  private toFrontend(identity: Buffer, frames: OutFrame[]): void {
     const socket = this.frontend;
     if (!socket) return;
     frames.unshift(identity);
     sendNow(socket, frames, this.onFrontendSendError);
   }
 
-  private toBackend(identity: Buffer, frames: Buffer[]): void {
+  private toBackend(identity: Buffer, frames: OutFrame[]): void {
     const socket = this.backend;
     if (!socket) return;
     frames.unshift(identity);
     sendNow(socket, frames, this.onBackendSendError);
   }
 
-  private toWorker(worker: WorkerEntry, frames: Buffer[]): void {
+  private toWorker(worker: WorkerEntry, frames: OutFrame[]): void {
     this.toBackend(worker.identity, frames);
   }
 

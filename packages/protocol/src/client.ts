@@ -2,6 +2,7 @@ import { GeomeshError } from "@geomesh/errors";
 import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
 import type * as zmq from "zeromq";
 import { encodeGmpClientCancel, encodeGmpRequest, parseBrokerToClient } from "./codec.js";
+import type { OutFrame } from "./codec.js";
 import { Flag, GMPC01, Limits, Verb, frame } from "./frames.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, isIdempotentService } from "./heartbeat.js";
 import {
@@ -49,7 +50,7 @@ interface Sink {
 
 interface Outstanding {
   readonly id: string;
-  readonly frames: Buffer[];
+  readonly frames: OutFrame[];
   readonly idempotent: boolean;
   readonly sink: Sink;
   /** Local give-up time: the deadline plus a grace for the broker's own 504 to arrive. */
@@ -267,7 +268,7 @@ export class Client {
 
   private readonly ignoreSendError = (): void => undefined;
 
-  private write(frames: Buffer[], o?: Outstanding): void {
+  private write(frames: OutFrame[], o?: Outstanding): void {
     const socket = this.ensureSocket();
     sendNow(
       socket,
@@ -342,7 +343,7 @@ export class Client {
       this.reconnect(silent);
       return;
     }
-    this.write([frame(`${GMPC01} ${Verb.HEARTBEAT}`)]);
+    this.write([`${GMPC01} ${Verb.HEARTBEAT}`]);
   }
 
   /** The broker went silent: new socket; re-send what is safe to re-send, fail the rest. */

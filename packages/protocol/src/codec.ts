@@ -314,10 +314,17 @@ function parseGmpWorker(frames: readonly Buffer[]): BackendMessage {
 // ---------------------------------------------------------------------------------------------
 // Encoders. Each returns the frames to send after the ROUTER identity (brokers) or as-is (DEALERs).
 
-const line = (text: string): Buffer => Buffer.from(text, "latin1");
+/**
+ * An outgoing frame. Command frames go out as JS strings: zeromq.js copies a string into the
+ * message and frees it on any thread, while a Buffer over 32 bytes is sent zero-copy and must
+ * be released through an async hop to the main thread — measurably slower per message.
+ */
+export type OutFrame = Buffer | string;
+
+const line = (text: string): string => text;
 
 /** Broker → 7/MDP client reply. */
-export function encodeMdpClientReply(serviceRaw: Buffer, body: readonly Buffer[]): Buffer[] {
+export function encodeMdpClientReply(serviceRaw: Buffer, body: readonly Buffer[]): OutFrame[] {
   return [EMPTY, frame(MDPC01), serviceRaw, ...body];
 }
 
@@ -327,12 +334,12 @@ export function encodeGmpClientReply(
   final: boolean,
   status: number,
   body: readonly Buffer[],
-): Buffer[] {
+): OutFrame[] {
   return [line(`${GMPC01} ${final ? Verb.FINAL : Verb.PARTIAL} ${requestId} ${status}`), ...body];
 }
 
-export function encodeGmpClientHeartbeat(): Buffer[] {
-  return [frame(`${GMPC01} ${Verb.HEARTBEAT}`)];
+export function encodeGmpClientHeartbeat(): OutFrame[] {
+  return [`${GMPC01} ${Verb.HEARTBEAT}`];
 }
 
 export interface RequestFields {
@@ -345,7 +352,7 @@ export interface RequestFields {
 }
 
 /** Client → broker GMP REQUEST. */
-export function encodeGmpRequest(req: RequestFields): Buffer[] {
+export function encodeGmpRequest(req: RequestFields): OutFrame[] {
   return [
     line(
       `${GMPC01} ${Verb.REQUEST} ${req.requestId} ${req.service} ${req.timeoutMs} ${req.flags & 0xff} ${traceOut(req.traceId)}`,
@@ -354,7 +361,7 @@ export function encodeGmpRequest(req: RequestFields): Buffer[] {
   ];
 }
 
-export function encodeGmpClientCancel(requestId: string): Buffer[] {
+export function encodeGmpClientCancel(requestId: string): OutFrame[] {
   return [line(`${GMPC01} ${Verb.CANCEL} ${requestId}`)];
 }
 
@@ -366,7 +373,7 @@ export function encodeWorkerRequest(
   flags: number,
   traceId: string,
   body: readonly Buffer[],
-): Buffer[] {
+): OutFrame[] {
   return [
     line(
       `${GMPW01} ${Verb.REQUEST} ${key} ${service} ${timeoutMs} ${flags & 0xff} ${traceOut(traceId)}`,
@@ -376,39 +383,39 @@ export function encodeWorkerRequest(
 }
 
 /** Broker → 7/MDP worker REQUEST; the request key rides in the client-address frame. */
-export function encodeMdpWorkerRequest(key: string, body: readonly Buffer[]): Buffer[] {
-  return [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.REQUEST]), line(key), EMPTY, ...body];
+export function encodeMdpWorkerRequest(key: string, body: readonly Buffer[]): OutFrame[] {
+  return [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.REQUEST]), key, EMPTY, ...body];
 }
 
-export function encodeWorkerHeartbeat(dialect: "mdp" | "gmp"): Buffer[] {
+export function encodeWorkerHeartbeat(dialect: "mdp" | "gmp"): OutFrame[] {
   return dialect === "mdp"
     ? [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.HEARTBEAT])]
-    : [frame(`${GMPW01} ${Verb.HEARTBEAT}`)];
+    : [`${GMPW01} ${Verb.HEARTBEAT}`];
 }
 
-export function encodeWorkerDisconnect(dialect: "mdp" | "gmp", reason = ""): Buffer[] {
+export function encodeWorkerDisconnect(dialect: "mdp" | "gmp", reason = ""): OutFrame[] {
   return dialect === "mdp"
     ? [EMPTY, frame(MDPW01), Buffer.from([MdpCommand.DISCONNECT])]
-    : [frame(`${GMPW01} ${Verb.DISCONNECT}`), Buffer.from(reason.slice(0, 200), "utf8")];
+    : [`${GMPW01} ${Verb.DISCONNECT}`, Buffer.from(reason.slice(0, 200), "utf8")];
 }
 
 /** Broker → GMP worker: UP accepted (status 200), with the heartbeat the broker dictates. */
-export function encodeWorkerUpAck(intervalMs: number, liveness: number): Buffer[] {
+export function encodeWorkerUpAck(intervalMs: number, liveness: number): OutFrame[] {
   return [line(`${GMPW01} ${Verb.UP} 200 ${intervalMs} ${liveness}`)];
 }
 
-export function encodeWorkerCancel(key: string): Buffer[] {
+export function encodeWorkerCancel(key: string): OutFrame[] {
   return [line(`${GMPW01} ${Verb.CANCEL} ${key}`)];
 }
 
 // Worker side --------------------------------------------------------------------------------
 
-export function encodeWorkerUp(credit: number, services: readonly string[]): Buffer[] {
+export function encodeWorkerUp(credit: number, services: readonly string[]): OutFrame[] {
   return [line(`${GMPW01} ${Verb.UP} ${credit} ${services.join(" ")}`)];
 }
 
-export function encodeWorkerVerb(verb: typeof Verb.HEARTBEAT | typeof Verb.DOWN): Buffer[] {
-  return [frame(`${GMPW01} ${verb}`)];
+export function encodeWorkerVerb(verb: typeof Verb.HEARTBEAT | typeof Verb.DOWN): OutFrame[] {
+  return [`${GMPW01} ${verb}`];
 }
 
 export function encodeWorkerReply(
@@ -416,7 +423,7 @@ export function encodeWorkerReply(
   final: boolean,
   status: number,
   body: readonly Buffer[],
-): Buffer[] {
+): OutFrame[] {
   return [line(`${GMPW01} ${final ? Verb.FINAL : Verb.PARTIAL} ${key} ${status}`), ...body];
 }
 

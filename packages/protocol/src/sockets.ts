@@ -66,7 +66,7 @@ export function createDealer(limits: SocketLimits = {}, curve: CurveOptions = {}
  */
 export function sendNow(
   socket: zmq.Writable & zmq.Socket,
-  frames: Buffer[],
+  frames: (Buffer | string)[],
   onError: (err: Error) => void,
 ): void {
   if (socket.closed) {

@@ -6,6 +6,7 @@ import {
   encodeWorkerUp,
   encodeWorkerVerb,
   parseBrokerToWorker,
+  type OutFrame,
 } from "./codec.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { Flag, Verb } from "./frames.js";
@@ -467,7 +468,7 @@ export class Worker {
     this.send(encodeWorkerReply(key, final, status, frames));
   }
 
-  private send(frames: Buffer[]): void {
+  private send(frames: OutFrame[]): void {
     const socket = this.socket;
     if (!socket) return;
     sendNow(socket, frames, this.onSendError);

@@ -87,7 +87,11 @@ export function splitCommand(
   buf: Buffer,
   header: string,
 ): { verb: string; args: string[] } | undefined {
-  if (buf.length < header.length + 2 || buf.length > 512 || !isAsciiPrintable(buf))
+  if (
+    buf.length < header.length + 2 ||
+    buf.length > Limits.maxCommandBytes ||
+    !isAsciiPrintable(buf)
+  )
     return undefined;
   const parts = buf.toString("latin1").split(" ");
   if (parts[0] !== header || parts.length < 2) return undefined;

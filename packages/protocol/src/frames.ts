@@ -56,6 +56,8 @@ export const Limits = {
   maxServicesPerWorker: 64,
   /** Largest concurrency credit a worker may declare. */
   maxCredit: 1024,
+  /** Longest GMP command frame: room for UP with 64 services of 128 characters. */
+  maxCommandBytes: 9 * 1024,
   /** Longest timeout a request may ask for (1 h). */
   maxTimeoutMs: 3_600_000,
 } as const;

@@ -35,3 +35,10 @@ export function parseLogLevel(value: string): string {
     throw new InvalidArgumentError(`must be one of ${levels.join(", ")}`);
   return value;
 }
+
+/** `--store sqlite:./data/ne.sqlite` or `--store mongodb://host/db`. */
+export function parseStoreUri(value: string): string {
+  if (!/^(mongodb(\+srv)?:\/\/\S+|sqlite:\S+)$/.test(value))
+    throw new InvalidArgumentError("must be sqlite:<file> or mongodb://…");
+  return value;
+}

@@ -2,6 +2,7 @@ import { isGeomeshError } from "@geomesh/errors";
 import { Command, CommanderError } from "commander";
 import { intInRange, parseLogLevel } from "./arg-parsers.js";
 import { registerBroker } from "./commands/broker.js";
+import { registerLoad } from "./commands/load.js";
 import { registerUp } from "./commands/up.js";
 import { registerWorker } from "./commands/worker.js";
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerBroker(program);
   registerWorker(program);
   registerUp(program);
+  registerLoad(program);
   return program;
 }
 

@@ -37,7 +37,7 @@ export class Supervisor {
     mkdirSync(logDir, { recursive: true });
   }
 
-  async start(specs: readonly ChildSpec[], readyWithin = 30_000): Promise<void> {
+  async start(specs: readonly ChildSpec[], readyWithin = 120_000): Promise<void> {
     const waves = [...new Set(specs.map((s) => s.wave))].sort((a, b) => a - b);
     for (const wave of waves) {
       const batch = specs.filter((s) => s.wave === wave).map((spec) => this.launch(spec));
@@ -47,27 +47,43 @@ export class Supervisor {
 
   /** Names and pids of the running children. */
   list(): { name: string; pid: number | undefined; alive: boolean }[] {
-    return this.managed.map((m) => ({ name: m.spec.name, pid: m.child?.pid, alive: !!m.child && m.child.exitCode === null && m.child.signalCode === null }));
+    return this.managed.map((m) => ({
+      name: m.spec.name,
+      pid: m.child?.pid,
+      alive: !!m.child && m.child.exitCode === null && m.child.signalCode === null,
+    }));
   }
 
   async stop(drainMs: number): Promise<void> {
     this.stopping = true;
     const waves = [...new Set(this.managed.map((m) => m.spec.wave))].sort((a, b) => b - a);
     for (const wave of waves) {
-      await Promise.all(this.managed.filter((m) => m.spec.wave === wave).map((m) => this.terminate(m, drainMs + 5000)));
+      await Promise.all(
+        this.managed
+          .filter((m) => m.spec.wave === wave)
+          .map((m) => this.terminate(m, drainMs + 5000)),
+      );
     }
     for (const m of this.managed) m.log.end();
   }
 
   private launch(spec: ChildSpec): Managed {
-    const m: Managed = { spec, child: undefined, restarts: [], log: createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: "a" }) };
+    const m: Managed = {
+      spec,
+      child: undefined,
+      restarts: [],
+      log: createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: "a" }),
+    };
     this.managed.push(m);
     this.spawnChild(m);
     return m;
   }
 
   private spawnChild(m: Managed): void {
-    const child = spawn(process.execPath, [BIN, ...m.spec.args], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(process.execPath, [BIN, ...m.spec.args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: process.env,
+    });
     m.child = child;
     child.stdout!.pipe(m.log, { end: false });
     child.stderr!.pipe(m.log, { end: false });
@@ -76,7 +92,10 @@ export class Supervisor {
       const now = Date.now();
       m.restarts = m.restarts.filter((t) => now - t < 60_000);
       if (m.restarts.length >= 5) {
-        this.log.error({ child: m.spec.name, code, signal }, "child keeps dying; not restarting it");
+        this.log.error(
+          { child: m.spec.name, code, signal },
+          "child keeps dying; not restarting it",
+        );
         return;
       }
       m.restarts.push(now);
@@ -92,7 +111,15 @@ export class Supervisor {
     const child = m.child!;
     return new Promise((resolve, reject) => {
       let buf = "";
-      const timer = setTimeout(() => reject(new Error(`${m.spec.name} not ready within ${timeoutMs} ms (see ${this.logDir}/${m.spec.name}.log)`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${m.spec.name} not ready within ${timeoutMs} ms (see ${this.logDir}/${m.spec.name}.log)`,
+            ),
+          ),
+        timeoutMs,
+      );
       const onData = (chunk: Buffer) => {
         buf = (buf + chunk.toString()).slice(-8192);
         if (/"msg":"(broker started|worker registered|gateway listening)"/.test(buf)) {
@@ -104,7 +131,11 @@ export class Supervisor {
       child.stdout!.on("data", onData);
       child.once("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`${m.spec.name} exited with code ${code} during start-up (see ${this.logDir}/${m.spec.name}.log)`));
+        reject(
+          new Error(
+            `${m.spec.name} exited with code ${code} during start-up (see ${this.logDir}/${m.spec.name}.log)`,
+          ),
+        );
       });
     });
   }

@@ -1,6 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type ClusterConfig, defaultClusterInput, loadClusterConfig, parseClusterConfig } from "@geomesh/config";
+import {
+  type ClusterConfig,
+  defaultClusterInput,
+  loadClusterConfig,
+  parseClusterConfig,
+} from "@geomesh/config";
 import type { Command } from "commander";
 import { intInRange } from "../arg-parsers.js";
 import { type GlobalOptions, makeLogger } from "../context.js";
@@ -18,8 +23,19 @@ interface UpOptions {
 function effectiveConfig(globals: GlobalOptions, opts: UpOptions): ClusterConfig {
   if (globals.config) {
     const cfg = loadClusterConfig({ path: globals.config }).config;
-    if (opts.workers === undefined && opts.dataDir === undefined && opts.basePort === undefined) return cfg;
-    return parseClusterConfig({ ...cfg, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), regions: cfg.regions.map((r) => ({ ...r, ...(opts.workers === undefined ? {} : { workers: opts.workers }) })) }, "--config with flags");
+    if (opts.workers === undefined && opts.dataDir === undefined && opts.basePort === undefined)
+      return cfg;
+    return parseClusterConfig(
+      {
+        ...cfg,
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        regions: cfg.regions.map((r) => ({
+          ...r,
+          ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+        })),
+      },
+      "--config with flags",
+    );
   }
   const input = defaultClusterInput({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
@@ -32,11 +48,20 @@ function effectiveConfig(globals: GlobalOptions, opts: UpOptions): ClusterConfig
 export function registerUp(program: Command): void {
   program
     .command("up")
-    .description("run the whole cluster on this machine: a broker and workers per region, as separate processes")
+    .description(
+      "run the whole cluster on this machine: a broker and workers per region, as separate processes",
+    )
     .option("--workers <n>", "workers per region (default: from the config, 2)", intInRange(0, 64))
     .option("--concurrency <n>", "requests each worker runs at once", intInRange(1, 1024), 4)
-    .option("--data-dir <dir>", "where embedded stores, logs and the effective config live (default ./data)")
-    .option("--base-port <port>", "first port of the default layout (region i uses base+10i .. base+10i+4)", intInRange(1024, 65000))
+    .option(
+      "--data-dir <dir>",
+      "where embedded stores, logs and the effective config live (default ./data)",
+    )
+    .option(
+      "--base-port <port>",
+      "first port of the default layout (region i uses base+10i .. base+10i+4)",
+      intInRange(1024, 65000),
+    )
     .option("--test-services", "workers also serve sys.sleep", false)
     .action(async (opts: UpOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -46,15 +71,33 @@ export function registerUp(program: Command): void {
       mkdirSync(dataDir, { recursive: true });
       const configPath = resolve(dataDir, "geomesh.cluster.json");
       writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
-      const common = ["--config", configPath, "--drain-ms", String(globals.drainMs), ...(globals.logLevel ? ["--log-level", globals.logLevel] : [])];
+      const common = [
+        "--config",
+        configPath,
+        "--drain-ms",
+        String(globals.drainMs),
+        ...(globals.logLevel ? ["--log-level", globals.logLevel] : []),
+      ];
       const specs: ChildSpec[] = [];
       for (const region of config.regions) {
-        specs.push({ name: `broker-${region.name}`, wave: 0, args: [...common, "broker", "--region", region.name] });
+        specs.push({
+          name: `broker-${region.name}`,
+          wave: 0,
+          args: [...common, "broker", "--region", region.name],
+        });
         for (let i = 1; i <= region.workers; i++) {
           specs.push({
             name: `worker-${region.name}-${i}`,
             wave: 1,
-            args: [...common, "worker", "--region", region.name, "--concurrency", String(opts.concurrency), ...(opts.testServices ? ["--test-services"] : [])],
+            args: [
+              ...common,
+              "worker",
+              "--region",
+              region.name,
+              "--concurrency",
+              String(opts.concurrency),
+              ...(opts.testServices ? ["--test-services"] : []),
+            ],
           });
         }
       }
@@ -74,14 +117,21 @@ export function registerUp(program: Command): void {
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
-      process.stdout.write(`geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length} workers (logs in ${resolve(dataDir, "logs")})…\n`);
+      process.stdout.write(
+        `geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length} workers (logs in ${resolve(dataDir, "logs")})…\n`,
+      );
       try {
         await supervisor.start(specs);
       } catch (err) {
         await supervisor.stop(0);
         throw err;
       }
-      const lines = config.regions.map((r) => `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`);
-      process.stdout.write(`geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nPress Ctrl-C to stop.\n`);
+      const lines = config.regions.map(
+        (r) =>
+          `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`,
+      );
+      process.stdout.write(
+        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nPress Ctrl-C to stop.\n`,
+      );
     });
 }

@@ -1,7 +1,7 @@
 import { findRegion } from "@geomesh/config";
 import { WorkerService } from "@geomesh/worker";
 import type { Command } from "commander";
-import { intInRange, parseEndpoint, parseRegionName } from "../arg-parsers.js";
+import { intInRange, parseEndpoint, parseRegionName, parseStoreUri } from "../arg-parsers.js";
 import { type GlobalOptions, loadConfig, makeLogger } from "../context.js";
 import { runService } from "../run-service.js";
 
@@ -15,11 +15,22 @@ export function registerWorker(program: Command): void {
       "broker backend endpoint (default: the region's from the config)",
       parseEndpoint,
     )
+    .option(
+      "--store <uri>",
+      "serve only this region, from this store (sqlite:<file> or mongodb://…); default: every region's store from the config",
+      parseStoreUri,
+    )
     .option("--concurrency <n>", "requests this worker runs at once", intInRange(1, 1024), 1)
     .option("--test-services", "also serve sys.sleep (benchmarks and fault tests)", false)
     .action(
       async (
-        opts: { region: string; broker?: string; concurrency: number; testServices: boolean },
+        opts: {
+          region: string;
+          broker?: string;
+          store?: string;
+          concurrency: number;
+          testServices: boolean;
+        },
         cmd: Command,
       ) => {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -31,6 +42,8 @@ export function registerWorker(program: Command): void {
           broker: opts.broker ?? region.endpoints.backend,
           concurrency: opts.concurrency,
           testServices: opts.testServices,
+          config,
+          store: opts.store,
           heartbeat: config.heartbeat,
           limits: {
             maxMessageBytes: config.limits.maxMessageBytes,

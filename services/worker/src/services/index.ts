@@ -1,10 +1,13 @@
 import type { Handler } from "@geomesh/protocol";
+import { type GeoServiceOptions, buildGeoServices } from "./geo.js";
 import { sysEcho } from "./sys-echo.js";
 import { sysSleep } from "./sys-sleep.js";
 
 export interface ServiceSetOptions {
   /** Adds `sys.sleep` (benchmarks and fault tests only). */
   readonly testServices?: boolean;
+  /** Adds the geo services over these stores. */
+  readonly geo?: GeoServiceOptions;
 }
 
 /**
@@ -14,5 +17,7 @@ export interface ServiceSetOptions {
 export function buildServices(options: ServiceSetOptions = {}): Map<string, Handler> {
   const services = new Map<string, Handler>([["sys.echo", sysEcho]]);
   if (options.testServices) services.set("sys.sleep", sysSleep);
+  if (options.geo)
+    for (const [name, handler] of buildGeoServices(options.geo)) services.set(name, handler);
   return services;
 }

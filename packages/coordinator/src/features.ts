@@ -1,0 +1,135 @@
+import { GeomeshError } from "@geomesh/errors";
+import type { GridCounts, Page, Place, PlaceHit } from "@geomesh/geo";
+
+/** A hit with the region that answered it (what results show as `properties.region`). */
+export interface RegionHit extends PlaceHit {
+  region: string;
+}
+
+export interface RegionPage extends Page {
+  hits: RegionHit[];
+}
+
+/** One result as GeoJSON: `properties` has name, category, tags, updatedAt, region, distance (near) and the place's own `properties`. */
+export interface PlaceFeature {
+  type: "Feature";
+  id: string;
+  geometry: { type: "Point"; coordinates: [number, number] };
+  properties: {
+    name: string;
+    category: string;
+    tags: string[];
+    updatedAt: string;
+    region: string;
+    distance?: number;
+    properties: Record<string, unknown>;
+  };
+}
+
+export interface PlaceFeatureCollection {
+  type: "FeatureCollection";
+  features: PlaceFeature[];
+  next?: string;
+}
+
+/** Renders a place as a Feature. */
+export function placeToFeature(place: Place, region: string, distance?: number): PlaceFeature {
+  const properties: PlaceFeature["properties"] = {
+    name: place.name,
+    category: place.category,
+    tags: place.tags,
+    updatedAt: place.updatedAt,
+    region,
+    properties: place.properties,
+  };
+  if (distance !== undefined) properties.distance = distance;
+  return {
+    type: "Feature",
+    id: place.id,
+    geometry: { type: "Point", coordinates: place.location.coordinates },
+    properties,
+  };
+}
+
+/** Renders a page as a FeatureCollection (with `next` when there is more). */
+export function pageToFeatureCollection(page: RegionPage): PlaceFeatureCollection {
+  const fc: PlaceFeatureCollection = {
+    type: "FeatureCollection",
+    features: page.hits.map((h) => placeToFeature(h.place, h.region, h.distance)),
+  };
+  if (page.next !== undefined) fc.next = page.next;
+  return fc;
+}
+
+const malformed = (what: string) =>
+  new GeomeshError("MALFORMED_REPLY", `a region answered with ${what}`);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads a Feature a leaf returned (shape-checked: leaves are other processes). */
+export function featureToHit(value: unknown, fallbackRegion: string): RegionHit {
+  if (!isRecord(value) || value.type !== "Feature" || typeof value.id !== "string")
+    throw malformed("a feature without an id");
+  const geometry = value.geometry;
+  const props = value.properties;
+  if (
+    !isRecord(geometry) ||
+    geometry.type !== "Point" ||
+    !Array.isArray(geometry.coordinates) ||
+    geometry.coordinates.length !== 2
+  )
+    throw malformed("a feature without a point");
+  const [lng, lat] = geometry.coordinates as unknown[];
+  if (typeof lng !== "number" || typeof lat !== "number" || !isRecord(props))
+    throw malformed("a feature with bad coordinates or properties");
+  const { name, category, tags, updatedAt, region, distance, properties } = props;
+  if (
+    typeof name !== "string" ||
+    typeof category !== "string" ||
+    !Array.isArray(tags) ||
+    typeof updatedAt !== "string"
+  )
+    throw malformed("a feature missing name, category, tags or updatedAt");
+  if (distance !== undefined && typeof distance !== "number")
+    throw malformed("a non-numeric distance");
+  const place: Place = {
+    id: value.id,
+    name,
+    category,
+    location: { type: "Point", coordinates: [lng, lat] },
+    tags: tags.filter((t): t is string => typeof t === "string"),
+    properties: isRecord(properties) ? properties : {},
+    updatedAt,
+  };
+  const hit: RegionHit = { place, region: typeof region === "string" ? region : fallbackRegion };
+  if (typeof distance === "number") hit.distance = distance;
+  return hit;
+}
+
+/** Reads a FeatureCollection a leaf returned into a page. */
+export function featureCollectionToPage(value: unknown, region: string): RegionPage {
+  if (!isRecord(value) || value.type !== "FeatureCollection" || !Array.isArray(value.features))
+    throw malformed("something other than a FeatureCollection");
+  const page: RegionPage = { hits: value.features.map((f) => featureToHit(f, region)) };
+  if (typeof value.next === "string") page.next = value.next;
+  return page;
+}
+
+/** Reads `{count}`. */
+export function readCount(value: unknown): number {
+  if (!isRecord(value) || typeof value.count !== "number") throw malformed("no count");
+  return value.count;
+}
+
+/** Reads grid counts. */
+export function readGrid(value: unknown): GridCounts {
+  if (
+    !isRecord(value) ||
+    !Array.isArray(value.counts) ||
+    !Array.isArray(value.cells) ||
+    !Array.isArray(value.box)
+  )
+    throw malformed("no grid");
+  return value as unknown as GridCounts;
+}

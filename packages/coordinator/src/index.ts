@@ -1,0 +1,12 @@
+export { Coordinator, type LeafCaller } from "./coordinator.js";
+export { executeLeaf } from "./leaf.js";
+export {
+  featureCollectionToPage,
+  featureToHit,
+  pageToFeatureCollection,
+  placeToFeature,
+  type PlaceFeature,
+  type PlaceFeatureCollection,
+  type RegionHit,
+  type RegionPage,
+} from "./features.js";

@@ -1,0 +1,63 @@
+import { GeomeshError } from "@geomesh/errors";
+import { type Page, type RegionMap, type ServiceRequest, completePlace } from "@geomesh/geo";
+import type { GeoStore } from "@geomesh/store";
+import { type RegionPage, pageToFeatureCollection, placeToFeature } from "./features.js";
+
+/**
+ * Runs one leaf request (`<service>@<region>`) against that region's store and returns the
+ * JSON reply. Writes are checked for ownership: a place is written only to the region that
+ * owns its location (the 50 km rule included).
+ */
+export async function executeLeaf(
+  store: GeoStore,
+  region: string,
+  map: RegionMap,
+  request: ServiceRequest,
+): Promise<unknown> {
+  switch (request.service) {
+    case "geo.near":
+      return pageToFeatureCollection(tag(await store.near(request.query), region));
+    case "geo.within":
+      return pageToFeatureCollection(tag(await store.within(request.query), region));
+    case "geo.intersects":
+      return pageToFeatureCollection(tag(await store.intersects(request.query), region));
+    case "geo.count":
+      return { count: await store.count(request.query) };
+    case "geo.aggregate":
+      return await store.aggregate(request.query);
+    case "place.upsert": {
+      request.places.forEach((p, i) => {
+        const owner = map.requireRegionOf(
+          p.location.coordinates,
+          request.batch ? `places[${i}].location.coordinates` : "location.coordinates",
+        );
+        if (owner !== region) {
+          throw new GeomeshError(
+            "GEO_OUT_OF_REGION",
+            `${request.batch ? `places[${i}]` : "place"} ${JSON.stringify(p.id)} lies in region ${owner}, not ${region}`,
+            {
+              data: { field: request.batch ? `places[${i}].location` : "location", owner },
+            },
+          );
+        }
+      });
+      const now = new Date();
+      const outcomes = await store.upsert(request.places.map((p) => completePlace(p, now)));
+      return { results: outcomes.map((o) => ({ id: o.id, status: o.status, region })) };
+    }
+    case "place.get": {
+      const place = await store.get(request.id);
+      if (!place)
+        throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(request.id)}`);
+      return placeToFeature(place, region);
+    }
+    case "place.delete":
+      return { id: request.id, deleted: await store.delete(request.id), region };
+  }
+}
+
+function tag(page: Page, region: string): RegionPage {
+  const out: RegionPage = { hits: page.hits.map((h) => ({ ...h, region })) };
+  if (page.next !== undefined) out.next = page.next;
+  return out;
+}

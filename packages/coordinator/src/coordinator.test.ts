@@ -1,0 +1,208 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { synthetic } from "@geomesh/datasets";
+import {
+  type Place,
+  type PlaceInput,
+  defaultRegionMap,
+  parseNearBody,
+  parseWithinBody,
+} from "@geomesh/geo";
+import { bruteForceNear, bruteForceWithin, seededRandom } from "@geomesh/geo/testing";
+import type { GeoStore } from "@geomesh/store";
+import { EmbeddedGeoStore } from "@geomesh/store-embedded";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Coordinator } from "./coordinator.js";
+import type { PlaceFeatureCollection } from "./features.js";
+import { executeLeaf } from "./leaf.js";
+
+const map = defaultRegionMap();
+const stores = new Map<string, GeoStore>();
+let dir = "";
+let places: Place[] = [];
+let coordinator: Coordinator;
+
+/** Border points: along lines crossing region borders (NE/South, MW/South, SW/CA, …). */
+function borderPlaces(n: number, rand: () => number): PlaceInput[] {
+  const crossings: [number, number, number, number][] = [
+    [-80.5, 39.7, -80.5, 42.0], // PA / OH / WV
+    [-75.8, 39.7, -75.0, 40.8], // PA / DE / NJ
+    [-91.0, 36.5, -89.5, 36.5], // MO / AR / TN
+    [-114.6, 32.7, -114.6, 36.0], // AZ / CA / NV
+    [-103.0, 37.0, -94.6, 37.0], // KS / OK
+    [-111.05, 41.0, -111.05, 45.0], // UT / WY / ID
+  ];
+  return Array.from({ length: n }, (_, i) => {
+    const [a, b, c, d] = crossings[i % crossings.length]!;
+    const t = rand();
+    const lng = a + (c - a) * t + (rand() - 0.5) * 0.4;
+    const lat = b + (d - b) * t + (rand() - 0.5) * 0.4;
+    return {
+      id: `border:${i}`,
+      name: `border ${i}`,
+      category: i % 2 ? "cafe" : "park",
+      location: { type: "Point", coordinates: [lng, lat] },
+      tags: [],
+      properties: {},
+    };
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "geomesh-coord-"));
+  for (const name of map.names()) {
+    const store = new EmbeddedGeoStore({ region: name, path: join(dir, `${name}.sqlite`) });
+    await store.init();
+    stores.set(name, store);
+  }
+  coordinator = new Coordinator(map, (region, request) =>
+    executeLeaf(stores.get(region)!, region, map, request),
+  );
+  const rand = seededRandom(3);
+  const inputs = [...synthetic(4000, { seed: 21 }), ...borderPlaces(1500, rand)].filter(
+    (p) => map.regionOf(p.location.coordinates) !== undefined,
+  );
+  for (let i = 0; i < inputs.length; i += 500)
+    await coordinator.upsert(inputs.slice(i, i + 500), true);
+  places = [];
+  for (const store of stores.values())
+    for (const id of await allIds(store)) places.push((await store.get(id))!);
+}, 120_000);
+
+afterAll(async () => {
+  for (const store of stores.values()) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function allIds(store: GeoStore): Promise<string[]> {
+  const page = await store.within({
+    shape: {
+      kind: "box",
+      box: [
+        [-180, -90],
+        [180, 90],
+      ],
+    },
+    limit: 1000,
+  });
+  const ids = page.hits.map((h) => h.place.id);
+  let next = page.next;
+  while (next) {
+    const more = await store.within({
+      shape: {
+        kind: "box",
+        box: [
+          [-180, -90],
+          [180, 90],
+        ],
+      },
+      limit: 1000,
+      cursor: { id: ids[ids.length - 1]! },
+    });
+    ids.push(...more.hits.map((h) => h.place.id));
+    next = more.next;
+  }
+  return ids;
+}
+
+describe("Coordinator over five regions", () => {
+  it("stores every place in the region that owns it", () => {
+    expect(places.length).toBeGreaterThan(5000);
+  });
+
+  it("answers random near queries — most of them at region borders — exactly as one global index", async () => {
+    const rand = seededRandom(17);
+    const border = places.filter((p) => p.id.startsWith("border:"));
+    for (let i = 0; i < 400; i++) {
+      const anchor = (i % 4 === 0 ? places : border)[
+        Math.floor(rand() * (i % 4 === 0 ? places.length : border.length))
+      ]!.location.coordinates;
+      const body: Record<string, unknown> = {
+        point: [anchor[0] + (rand() - 0.5) * 0.2, anchor[1] + (rand() - 0.5) * 0.2],
+        limit: 1 + Math.floor(rand() * 50),
+      };
+      if (i % 3 === 0) body.maxDistance = Math.round(rand() * 300_000);
+      if (i % 7 === 0) body.filter = { category: "cafe" };
+      const got = (await coordinator.execute("geo.near", body)) as PlaceFeatureCollection;
+      const want = bruteForceNear(places, parseNearBody(body));
+      expect(
+        got.features.map((f) => f.id),
+        JSON.stringify(body),
+      ).toEqual(want.hits.map((h) => h.place.id));
+    }
+  });
+
+  it("answers circles and polygons spanning regions exactly as one global index", async () => {
+    const rand = seededRandom(23);
+    for (let i = 0; i < 150; i++) {
+      const c = places[Math.floor(rand() * places.length)]!.location.coordinates;
+      const r = 0.3 + rand() * 2;
+      const body =
+        i % 2
+          ? { circle: { center: c, radius: Math.round(10_000 + rand() * 300_000) }, limit: 1000 }
+          : {
+              geometry: {
+                type: "Polygon",
+                coordinates: [
+                  [
+                    [c[0] - r, c[1] - r / 2],
+                    [c[0] + r, c[1] - r / 2],
+                    [c[0] + r / 3, c[1] + r / 2],
+                    [c[0] - r, c[1] - r / 2],
+                  ],
+                ],
+              },
+              limit: 1000,
+            };
+      const got = (await coordinator.execute("geo.within", body)) as PlaceFeatureCollection;
+      const want = bruteForceWithin(places, parseWithinBody(body));
+      expect(
+        got.features.map((f) => f.id),
+        JSON.stringify(body),
+      ).toEqual(want.hits.map((h) => h.place.id));
+    }
+  });
+
+  it("pages through a cross-region near query with cursors, every hit exactly once and in order", async () => {
+    const base = { point: [-80.5, 40.5], maxDistance: 150_000, limit: 37 };
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 200; page++) {
+      const got = (await coordinator.execute(
+        "geo.near",
+        cursor ? { ...base, cursor } : base,
+      )) as PlaceFeatureCollection;
+      seen.push(...got.features.map((f) => f.id));
+      cursor = got.next;
+      if (!cursor) break;
+    }
+    const want = bruteForceNear(places, parseNearBody({ ...base, limit: 1000 }));
+    expect(want.hits.length).toBeGreaterThan(37 * 3);
+    expect(seen).toEqual(want.hits.map((h) => h.place.id));
+  });
+
+  it("refuses a write more than 50 km from every region, writing nothing", async () => {
+    await expect(
+      coordinator.execute("place.upsert", {
+        places: [
+          {
+            id: "ok:1",
+            name: "x",
+            category: "c",
+            location: { type: "Point", coordinates: [-74, 40.7] },
+          },
+          {
+            id: "sea:1",
+            name: "x",
+            category: "c",
+            location: { type: "Point", coordinates: [-40, 30] },
+          },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: "GEO_OUT_OF_REGION", status: 422 });
+    await expect(coordinator.execute("place.get", { id: "ok:1" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+});

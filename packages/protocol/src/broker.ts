@@ -1,10 +1,12 @@
 import { GeomeshError, type ErrorCode } from "@geomesh/errors";
 import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
-import type * as zmq from "zeromq";
+import * as zmq from "zeromq";
 import {
   type ClientRequest,
   encodeGmpClientHeartbeat,
+  encodeGmpClientCancel,
   encodeGmpClientReply,
+  encodeGmpRequest,
   encodeMdpClientReply,
   encodeMdpWorkerRequest,
   encodeWorkerCancel,
@@ -13,6 +15,7 @@ import {
   encodeWorkerRequest,
   encodeWorkerUpAck,
   parseBackend,
+  parseBrokerToClient,
   parseFrontend,
   type OutFrame,
 } from "./codec.js";
@@ -22,6 +25,7 @@ import {
   DEFAULT_NON_IDEMPOTENT_SERVICES,
   type HeartbeatOptions,
 } from "./heartbeat.js";
+import { PeerTable } from "./peer-table.js";
 import { ServiceQueue } from "./service-queue.js";
 import {
   type CurveOptions,
@@ -50,7 +54,30 @@ export interface BrokerOptions {
   readonly limits?: SocketLimits;
   /** CURVE server options for both sockets (see security.ts). */
   readonly curve?: CurveOptions;
+  /** Broker-to-broker links (cloud, state, events); without it the broker serves alone. */
+  readonly peering?: PeeringOptions;
   readonly logger?: Logger;
+}
+
+/** A peer broker: its region name (routing id) and the endpoints this broker connects to. */
+export interface PeerEndpoints {
+  readonly name: string;
+  readonly cloud: string;
+  readonly state: string;
+}
+
+export interface PeeringOptions {
+  /** This broker's region name: its routing id on the cloud links. */
+  readonly region: string;
+  /** cloudfe ROUTER bind endpoint (peers' cloudbe connect here). */
+  readonly cloud: string;
+  /** statebe PUB bind endpoint (peers' statefe subscribe here). */
+  readonly state: string;
+  /** events PUB bind endpoint (gateways subscribe here). */
+  readonly events?: string;
+  readonly peers: readonly PeerEndpoints[];
+  /** Send work to idle peers when local workers are busy (default true). */
+  readonly overflow?: boolean;
 }
 
 /** Where a request came from and how to answer it. */
@@ -63,9 +90,19 @@ interface ClientOrigin {
   readonly serviceRaw: Buffer;
 }
 
+/** A request that came over a cloud link from a peer broker. */
+interface PeerOrigin {
+  readonly kind: "peer";
+  readonly identity: Buffer;
+  readonly session: undefined;
+  readonly dialect: "gmp";
+  readonly requestId: string;
+  readonly serviceRaw: Buffer;
+}
+
 interface Pending {
   readonly key: string;
-  readonly origin: ClientOrigin;
+  readonly origin: ClientOrigin | PeerOrigin;
   readonly service: string;
   readonly flags: number;
   readonly traceId: string;
@@ -74,6 +111,8 @@ interface Pending {
   readonly deadline: number;
   queued: boolean;
   worker: WorkerEntry | undefined;
+  /** The peer broker running it (ownership hop or overflow), if any. */
+  peer: string | undefined;
   /** The requester has its answer (or is gone); only the worker's slot is still held. */
   done: boolean;
   /** PARTIAL bodies held for a requester that cannot stream (7/MDP). */
@@ -125,12 +164,24 @@ export interface BrokerCounters {
   clientsExpired: number;
   cancelled: number;
   lateReplies: number;
+  forwarded: number;
+  overflowOut: number;
+  overflowIn: number;
+  peerLost: number;
+  peersDied: number;
+  unroutable: number;
 }
 
 export interface BrokerStatus {
   readonly name: string;
   readonly state: "idle" | "running" | "draining" | "stopped";
-  readonly endpoints: { readonly frontend: string; readonly backend: string };
+  readonly endpoints: {
+    readonly frontend: string;
+    readonly backend: string;
+    readonly cloud?: string;
+    readonly state?: string;
+    readonly events?: string;
+  };
   readonly heartbeat: HeartbeatOptions;
   readonly workers: {
     id: string;
@@ -152,6 +203,13 @@ export interface BrokerStatus {
   readonly pending: number;
   readonly clients: number;
   readonly counters: Readonly<BrokerCounters>;
+  readonly peers?: {
+    name: string;
+    alive: boolean;
+    capacity: number;
+    ageMs: number | null;
+    inflight: number;
+  }[];
 }
 
 const MMI_PREFIX = "mmi.";
@@ -183,6 +241,12 @@ export class Broker {
     clientsExpired: 0,
     cancelled: 0,
     lateReplies: 0,
+    forwarded: 0,
+    overflowOut: 0,
+    overflowIn: 0,
+    peerLost: 0,
+    peersDied: 0,
+    unroutable: 0,
   };
 
   private readonly log: Logger;
@@ -197,11 +261,27 @@ export class Broker {
   private readonly pending = new Map<string, Pending>();
   private frontend: zmq.Router | undefined;
   private backend: zmq.Router | undefined;
+  private cloudfe: zmq.Router | undefined;
+  private cloudbe: zmq.Router | undefined;
+  private statebe: zmq.Publisher | undefined;
+  private statefe: zmq.Subscriber | undefined;
+  private eventsPub: zmq.Publisher | undefined;
+  private readonly peerTable: PeerTable | undefined;
+  private readonly ownRegion: string | undefined;
+  private readonly peerInflight = new Map<string, Set<Pending>>();
+  private lastPublished = -1;
+  private publishScheduled = false;
   private timers: NodeJS.Timeout[] = [];
   private loops: Promise<void>[] = [];
   private seq = 0;
   private state: BrokerStatus["state"] = "idle";
-  private bound = { frontend: "", backend: "" };
+  private bound: {
+    frontend: string;
+    backend: string;
+    cloud?: string;
+    state?: string;
+    events?: string;
+  } = { frontend: "", backend: "" };
   private stopping: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
@@ -218,11 +298,26 @@ export class Broker {
       ),
     );
     this.log = (options.logger ?? silentLogger).child({ component: "broker", broker: this.name });
+    if (options.peering) {
+      this.ownRegion = options.peering.region.toLowerCase();
+      this.peerTable = new PeerTable(
+        options.peering.peers.map((p) => p.name),
+        this.heartbeat.intervalMs * this.heartbeat.liveness,
+      );
+      for (const peer of options.peering.peers)
+        this.peerInflight.set(peer.name.toLowerCase(), new Set());
+    }
     this.noisy = new RateLimitedLog(this.log);
   }
 
   /** The endpoints actually bound (wildcard ports resolved). */
-  get endpoints(): { frontend: string; backend: string } {
+  get endpoints(): {
+    frontend: string;
+    backend: string;
+    cloud?: string;
+    state?: string;
+    events?: string;
+  } {
     return { ...this.bound };
   }
 
@@ -243,6 +338,7 @@ export class Broker {
       throw err;
     }
     this.loops.push(this.frontendLoop(this.frontend), this.backendLoop(this.backend));
+    if (this.options.peering) await this.startPeering(this.options.peering);
     const hb = setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
     const sweep = setInterval(
       () => this.sweepDeadlines(),
@@ -291,6 +387,11 @@ export class Broker {
     await new Promise((r) => setTimeout(r, 20));
     this.frontend?.close();
     this.backend?.close();
+    this.cloudfe?.close();
+    this.cloudbe?.close();
+    this.statebe?.close();
+    this.statefe?.close();
+    this.eventsPub?.close();
     await Promise.allSettled(this.loops);
     this.state = "stopped";
     this.log.info({ counters: this.counters }, "broker stopped");
@@ -330,6 +431,17 @@ export class Broker {
       pending: this.pending.size,
       clients: this.sessions.size,
       counters: { ...this.counters },
+      ...(this.peerTable
+        ? {
+            peers: this.peerTable.list().map((p) => ({
+              name: p.name,
+              alive: p.alive,
+              capacity: p.capacity,
+              ageMs: p.heardAt ? now - p.heardAt : null,
+              inflight: this.peerInflight.get(p.name.toLowerCase())?.size ?? 0,
+            })),
+          }
+        : {}),
     };
   }
 
@@ -450,6 +562,7 @@ export class Broker {
       deadline: now + (req.timeoutMs || this.defaultTimeoutMs),
       queued: false,
       worker: undefined,
+      peer: undefined,
       done: false,
       held: undefined,
       streamed: false,
@@ -466,6 +579,28 @@ export class Broker {
     }
     this.pending.set(p.key, p);
     session?.requests.set(req.requestId, p);
+    this.route(p);
+  }
+
+  /**
+   * Where a request runs. `service@REGION` for another region goes to that region's broker
+   * (one ownership hop) while it is alive; everything else runs here — on a local worker, or
+   * overflowed once to the live peer with the most free capacity.
+   */
+  private route(p: Pending): void {
+    const table = this.peerTable;
+    if (table && p.origin.kind === "client" && (p.flags & Flag.OVERFLOWED) === 0) {
+      const at = p.service.lastIndexOf("@");
+      const target = at >= 0 ? p.service.slice(at + 1) : undefined;
+      if (target !== undefined && target !== this.ownRegion && table.get(target) !== undefined) {
+        if (table.isAlive(target)) {
+          this.counters.forwarded += 1;
+          this.sendToPeer(p, target, false);
+          return;
+        }
+        // The owner is down: its region is served here while its store is reachable.
+      }
+    }
     this.dispatch(p);
   }
 
@@ -489,6 +624,12 @@ export class Broker {
     const worker = this.pickWorker(svc);
     if (worker) {
       this.assign(worker, p);
+      return;
+    }
+    const peer = this.overflowTarget(p);
+    if (peer) {
+      this.counters.overflowOut += 1;
+      this.sendToPeer(p, peer, true);
       return;
     }
     if (svc.queue.full) {
@@ -535,6 +676,7 @@ export class Broker {
     }
     p.worker = worker;
     worker.inflight.set(p.key, p);
+    this.capacityChanged();
     const canStream = p.origin.dialect === "gmp" && (p.flags & Flag.STREAM) !== 0;
     const flags = canStream ? p.flags : p.flags & ~Flag.STREAM;
     this.toWorker(
@@ -659,6 +801,7 @@ export class Broker {
       { worker: hex(identity), dialect, services: worker.services, credit },
       "worker registered",
     );
+    this.capacityChanged();
     this.feed(worker);
   }
 
@@ -676,6 +819,7 @@ export class Broker {
     }
     if (final) {
       worker.inflight.delete(key);
+      this.capacityChanged();
       if (!p.done) this.reply(p, true, status, body);
       this.forget(p);
       if (worker.draining && worker.inflight.size === 0)
@@ -715,6 +859,7 @@ export class Broker {
       if (idx >= 0) svc.workers.splice(idx, 1);
       if (svc.next >= svc.workers.length) svc.next = 0;
     }
+    this.capacityChanged();
     const orphans = [...worker.inflight.values()];
     worker.inflight.clear();
     this.log.warn(
@@ -752,6 +897,11 @@ export class Broker {
 
   private onHeartbeatTick(): void {
     const now = Date.now();
+    if (this.peerTable) {
+      for (const dead of this.peerTable.expire(now))
+        this.onPeerDead(dead.name, "silent on the state flow");
+      this.publishState(true);
+    }
     const expiry = this.heartbeat.intervalMs * this.heartbeat.liveness;
     for (const w of [...this.workers.values()]) {
       if (now - w.lastSeen > expiry) {
@@ -807,6 +957,16 @@ export class Broker {
 
   private reply(p: Pending, final: boolean, status: number, body: Buffer[]): void {
     const o = p.origin;
+    if (o.kind === "peer") {
+      if (!final) p.streamed = true;
+      this.toCloudFrontend(o.identity, encodeGmpClientReply(o.requestId, final, status, body));
+      if (final) {
+        this.counters.replies += 1;
+        p.done = true;
+        this.release(p);
+      }
+      return;
+    }
     if (!final) {
       if (o.dialect === "mdp") {
         (p.held ??= []).push(...body);
@@ -833,6 +993,15 @@ export class Broker {
   private release(p: Pending): void {
     if (p.queued) this.serviceEntry(p.service).queue.remove(p);
     p.origin.session?.requests.delete(p.origin.requestId);
+    if (p.peer !== undefined) {
+      // Answered here (deadline, cancel) while a peer runs it: tell the peer to stop.
+      const peer = p.peer;
+      this.peerInflight.get(peer)?.delete(p);
+      p.peer = undefined;
+      this.toCloudBackend(peer, encodeGmpClientCancel(p.key));
+      this.forget(p);
+      return;
+    }
     const w = p.worker;
     if (w && w.inflight.get(p.key) === p) {
       // Keep the slot until the worker's FINAL: its capacity is really in use until then.
@@ -855,6 +1024,299 @@ export class Broker {
       done();
     }
   }
+
+  // --- peering ---------------------------------------------------------------------------------
+
+  private async startPeering(peering: PeeringOptions): Promise<void> {
+    const limits = this.options.limits ?? {};
+    const curve = this.options.curve ?? {};
+    this.cloudfe = createRouter(limits, curve, peering.region);
+    // immediate: a peer whose connection is not up has no pipe, so ROUTER_MANDATORY reports
+    // sends to it (EHOSTUNREACH) instead of queueing them for a peer that may never come.
+    this.cloudbe = createRouter(limits, curve, peering.region, { immediate: true });
+    this.statebe = new zmq.Publisher({ linger: 0, sendHighWaterMark: 1000 });
+    this.statefe = new zmq.Subscriber({
+      linger: 0,
+      receiveHighWaterMark: 1000,
+      maxMessageSize: 4096,
+    });
+    this.bound.cloud = await bindSocket(this.cloudfe, peering.cloud);
+    this.bound.state = await bindSocket(this.statebe, peering.state);
+    if (peering.events) {
+      this.eventsPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 10_000 });
+      this.bound.events = await bindSocket(this.eventsPub, peering.events);
+    }
+    for (const peer of peering.peers) {
+      // The peer's routing id on this link is its region name (ZMQ_CONNECT_ROUTING_ID).
+      this.cloudbe.connect(peer.cloud, { routingId: peer.name });
+      this.statefe.connect(peer.state);
+    }
+    this.statefe.subscribe();
+    this.loops.push(
+      this.cloudFrontendLoop(this.cloudfe),
+      this.cloudBackendLoop(this.cloudbe),
+      this.stateLoop(this.statefe),
+    );
+    this.publishState(true);
+  }
+
+  /** The peer to overflow a request to: none if it already took its overflow hop. */
+  private overflowTarget(p: Pending): string | undefined {
+    if (!this.peerTable || this.options.peering?.overflow === false) return undefined;
+    if ((p.flags & Flag.OVERFLOWED) !== 0) return undefined;
+    return this.peerTable
+      .pickMostFree(p.origin.kind === "peer" ? p.origin.identity.toString("latin1") : undefined)
+      ?.name.toLowerCase();
+  }
+
+  /** Sends a request over the cloud link: an ownership hop, or an overflow hop (flagged, so it stops there). */
+  private sendToPeer(p: Pending, peer: string, overflow: boolean): void {
+    const remaining = p.deadline - Date.now();
+    if (remaining <= 0) {
+      this.counters.deadlineExpired += 1;
+      this.fail(p, "DEADLINE_EXCEEDED", "deadline passed before the request could be sent on");
+      return;
+    }
+    p.peer = peer;
+    this.peerInflight.get(peer)?.add(p);
+    if (overflow) this.peerTable?.consume(peer);
+    const flags =
+      (p.flags | (overflow ? Flag.OVERFLOWED : 0)) &
+      ~(p.origin.dialect === "gmp" ? 0 : Flag.STREAM);
+    const frames = encodeGmpRequest({
+      requestId: p.key,
+      service: p.service,
+      timeoutMs: remaining,
+      flags,
+      traceId: p.traceId,
+      body: p.body,
+    });
+    const socket = this.cloudbe;
+    if (!socket) return;
+    // Routing ids on the cloud link are the region names exactly as configured.
+    frames.unshift(this.peerTable?.get(peer)?.name ?? peer);
+    sendNow(socket, frames, (err) => this.onPeerUnroutable(peer, p, err));
+  }
+
+  /** ROUTER_MANDATORY told us the peer is not connected: mark it dead and re-route. */
+  private onPeerUnroutable(peer: string, p: Pending, err: Error): void {
+    this.counters.unroutable += 1;
+    this.noisy.warn({ peer, err: err.message }, "peer unroutable");
+    if (this.peerTable?.kill(peer)) this.onPeerDead(peer, "unroutable");
+    else if (p.peer === peer) this.rescue(p, peer);
+  }
+
+  private onPeerDead(peer: string, reason: string): void {
+    const key = peer.toLowerCase();
+    this.counters.peersDied += 1;
+    const inflight = [...(this.peerInflight.get(key) ?? [])];
+    this.log.warn({ peer, reason, inflight: inflight.length }, "peer broker dead");
+    for (const p of inflight) this.rescue(p, key);
+    // Requests that peer sent us have no one to answer to any more.
+    for (const p of [...this.pending.values()]) {
+      if (p.origin.kind === "peer" && p.origin.identity.toString("latin1").toLowerCase() === key)
+        this.abandon(p);
+    }
+  }
+
+  /** A request lost with its peer: run it again (idempotent, not streamed) or answer 503. */
+  private rescue(p: Pending, peer: string): void {
+    this.peerInflight.get(peer)?.delete(p);
+    p.peer = undefined;
+    if (p.done) {
+      this.forget(p);
+    } else if ((p.flags & Flag.IDEMPOTENT) !== 0 && p.deadline > Date.now() && !p.streamed) {
+      this.counters.redispatched += 1;
+      this.dispatch(p);
+    } else {
+      this.counters.peerLost += 1;
+      this.fail(
+        p,
+        "PEER_LOST",
+        `the peer broker ${peer} running ${p.service} was lost; the request may or may not have been applied`,
+      );
+    }
+  }
+
+  private async cloudFrontendLoop(socket: zmq.Router): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        try {
+          this.onCloudFrontend(msg);
+        } catch (err) {
+          this.log.error({ err }, "cloud frontend handler failed");
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "cloud frontend loop ended");
+    }
+  }
+
+  /** Requests from peers: an ownership hop for this region, or overflow for us to run. */
+  private onCloudFrontend(msg: Buffer[]): void {
+    const identity = msg[0];
+    if (!identity) return;
+    const parsed = parseFrontend(msg.slice(1));
+    if (parsed.kind === "cancel") {
+      for (const p of this.pending.values()) {
+        if (
+          p.origin.kind === "peer" &&
+          p.origin.requestId === parsed.requestId &&
+          p.origin.identity.equals(identity)
+        ) {
+          this.abandon(p);
+          break;
+        }
+      }
+      return;
+    }
+    if (parsed.kind !== "request" || parsed.dialect !== "gmp") {
+      this.counters.malformedFrontend += 1;
+      this.noisy.warn(
+        { peer: identity.toString("latin1"), kind: parsed.kind },
+        "dropped malformed peer message",
+      );
+      return;
+    }
+    this.counters.requests += 1;
+    if ((parsed.flags & Flag.OVERFLOWED) !== 0) this.counters.overflowIn += 1;
+    const now = Date.now();
+    const p: Pending = {
+      key: (this.seq++).toString(36),
+      origin: {
+        kind: "peer",
+        identity,
+        session: undefined,
+        dialect: "gmp",
+        requestId: parsed.requestId,
+        serviceRaw: parsed.serviceRaw,
+      },
+      service: parsed.service,
+      flags: parsed.flags,
+      traceId: parsed.traceId,
+      body: parsed.body,
+      received: now,
+      deadline: now + (parsed.timeoutMs || this.defaultTimeoutMs),
+      queued: false,
+      worker: undefined,
+      peer: undefined,
+      done: false,
+      held: undefined,
+      streamed: false,
+    };
+    if (this.state !== "running") {
+      this.reply(p, true, 503, [
+        errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down")),
+      ]);
+      return;
+    }
+    this.pending.set(p.key, p);
+    // Never forwarded again: it runs here, or takes its one overflow hop.
+    this.dispatch(p);
+  }
+
+  private async cloudBackendLoop(socket: zmq.Router): Promise<void> {
+    try {
+      for await (const msg of socket) {
+        try {
+          this.onCloudBackend(msg);
+        } catch (err) {
+          this.log.error({ err }, "cloud backend handler failed");
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "cloud backend loop ended");
+    }
+  }
+
+  /** Replies from peers to requests we sent them. */
+  private onCloudBackend(msg: Buffer[]): void {
+    const peer = msg[0]?.toString("latin1").toLowerCase();
+    if (!peer) return;
+    const parsed = parseBrokerToClient(msg.slice(1));
+    if (parsed.kind !== "reply") return;
+    const p = this.pending.get(parsed.requestId);
+    if (!p || p.peer !== peer) {
+      this.counters.lateReplies += 1;
+      return;
+    }
+    if (parsed.final) {
+      this.peerInflight.get(peer)?.delete(p);
+      p.peer = undefined;
+      if (!p.done) this.reply(p, true, parsed.status, parsed.body);
+      this.forget(p);
+    } else if (!p.done) {
+      this.reply(p, false, parsed.status, parsed.body);
+    }
+  }
+
+  private async stateLoop(socket: zmq.Subscriber): Promise<void> {
+    try {
+      for await (const [name, capacity] of socket) {
+        const peer = name?.toString("latin1");
+        const cap = Number(capacity?.toString("latin1"));
+        if (!peer || !Number.isInteger(cap) || cap < 0 || !this.peerTable) continue;
+        if (this.peerTable.update(peer, cap))
+          this.log.info({ peer, capacity: cap }, "peer broker alive");
+        if (cap > 0) this.offloadQueues();
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.error({ err }, "state loop ended");
+    }
+  }
+
+  /** Queued requests that may still take their overflow hop go to peers that announced room. */
+  private offloadQueues(): void {
+    if (!this.peerTable || this.options.peering?.overflow === false) return;
+    for (const svc of this.services.values()) {
+      while (svc.queue.size > 0) {
+        const head = firstLive(svc.queue);
+        if (!head || (head.flags & Flag.OVERFLOWED) !== 0) break;
+        const peer = this.overflowTarget(head);
+        if (!peer) return;
+        svc.queue.shift();
+        this.counters.overflowOut += 1;
+        this.sendToPeer(head, peer, true);
+      }
+    }
+  }
+
+  /** Free capacity changed: publish it once this tick is done (coalesces bursts). */
+  private capacityChanged(): void {
+    if (!this.statebe || this.publishScheduled) return;
+    this.publishScheduled = true;
+    setImmediate(() => {
+      this.publishScheduled = false;
+      this.publishState(false);
+    });
+  }
+
+  /** statebe: `[region, free capacity]`, on change and every interval (the peer heartbeat). */
+  private publishState(periodic: boolean): void {
+    const socket = this.statebe;
+    const region = this.options.peering?.region;
+    if (!socket || socket.closed || !region) return;
+    const capacity = this.freeCapacity();
+    if (!periodic && capacity === this.lastPublished) return;
+    this.lastPublished = capacity;
+    socket.send([region, String(capacity)]).catch(() => undefined);
+  }
+
+  private toCloudFrontend(identity: Buffer, frames: OutFrame[]): void {
+    const socket = this.cloudfe;
+    if (!socket) return;
+    frames.unshift(identity);
+    sendNow(socket, frames, this.onCloudSendError);
+  }
+
+  private toCloudBackend(peer: string, frames: OutFrame[]): void {
+    const socket = this.cloudbe;
+    if (!socket) return;
+    frames.unshift(this.peerTable?.get(peer)?.name ?? peer);
+    sendNow(socket, frames, this.onCloudSendError);
+  }
+
+  private readonly onCloudSendError = (err: Error): void => this.onSendError("cloud", err);
 
   private readonly onFrontendSendError = (err: Error): void => this.onSendError("frontend", err);
   private readonly onBackendSendError = (err: Error): void => this.onSendError("backend", err);

@@ -35,3 +35,31 @@ export {
   type CurveOptions,
   type SocketLimits,
 } from "./sockets.js";
+export {
+  CURVE_ENV,
+  curveClientOptions,
+  curveServerOptions,
+  derivePublicKey,
+  generateKeyPair,
+  keyPairFromEnv,
+  keyPairPaths,
+  readKeyPair,
+  readPublicKey,
+  readPublicKeys,
+  serverKeyFromEnv,
+  writeKeyPair,
+  type CurveKeyPair,
+  type KeyPairFiles,
+  type PublicKeyEntry,
+  type WriteKeyPairOptions,
+} from "./security.js";
+export {
+  DEFAULT_ZAP_DOMAIN,
+  ZAP_ENDPOINT,
+  ZapAuthenticator,
+  type ZapAuthenticatorOptions,
+  type ZapCounters,
+  type ZapDecision,
+  type ZapRequest,
+} from "./zap-authenticator.js";
+export { isZ85Key, z85Decode, z85Encode } from "./z85.js";

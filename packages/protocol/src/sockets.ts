@@ -15,6 +15,8 @@ export interface CurveOptions {
   readonly curveSecretKey?: string;
   readonly curveServerKey?: string;
   readonly zapDomain?: string;
+  /** Refuse CURVE clients when no ZAP handler answers (libzmq otherwise lets everyone in). */
+  readonly zapEnforceDomain?: boolean;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -43,10 +45,12 @@ export function createRouter(
   limits: SocketLimits = {},
   curve: CurveOptions = {},
   routingId?: string,
+  extra: { immediate?: boolean } = {},
 ): zmq.Router {
   return new zmq.Router({
     ...baseOptions(limits),
     ...curve,
+    ...extra,
     mandatory: true,
     handover: true,
     sendTimeout: 0,
@@ -78,7 +82,17 @@ export function sendNow(
 
 /** Binds and returns the concrete endpoint (resolves `tcp://127.0.0.1:*` to the chosen port). */
 export async function bindSocket(socket: zmq.Socket, endpoint: string): Promise<string> {
-  await socket.bind(endpoint);
+  // A just-closed socket's listener is released asynchronously by libzmq (and a restarted
+  // process may race the old one's exit): retry "address in use" for up to ~2 s.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await socket.bind(endpoint);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EADDRINUSE" || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const bound = socket.lastEndpoint;
   if (!bound) return endpoint;
   // libzmq reports wildcard binds as tcp://0.0.0.0:port; keep the host the caller asked for.

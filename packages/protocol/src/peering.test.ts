@@ -1,0 +1,266 @@
+/**
+ * Broker peering over real tcp sockets: cloud links (ROUTER↔ROUTER, routing ids = region
+ * names), state flow (PUB/SUB) and the six fixes to the guide's peering3.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
+import { Broker, type PeerEndpoints } from "./broker.js";
+import { Client } from "./client.js";
+import { Flag } from "./frames.js";
+import { waitFor } from "./testing/index.js";
+import { FAST_HEARTBEAT } from "./testing/fixtures.js";
+import { Worker } from "./worker.js";
+
+const HB = FAST_HEARTBEAT; // 100 ms × 3
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const things: { stop(n?: number): Promise<void> }[] = [];
+const clients: Client[] = [];
+const raw: zmq.Socket[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  for (const s of raw.splice(0)) s.close();
+  for (const t of things.splice(0).reverse()) await t.stop(0);
+});
+
+/** Distinct free loopback endpoints: every listener stays open until all ports are chosen. */
+async function ports(n: number): Promise<string[]> {
+  const { createServer } = await import("node:net");
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import("node:net").Server>((resolve) => {
+          const s = createServer().listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const out = servers.map((s) => {
+    const a = s.address();
+    return `tcp://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return out;
+}
+
+interface Node {
+  name: string;
+  frontend: string;
+  backend: string;
+  cloud: string;
+  state: string;
+}
+
+async function nodes(names: string[]): Promise<Node[]> {
+  const eps = await ports(names.length * 4);
+  return names.map((name, i) => ({
+    name,
+    frontend: eps[4 * i]!,
+    backend: eps[4 * i + 1]!,
+    cloud: eps[4 * i + 2]!,
+    state: eps[4 * i + 3]!,
+  }));
+}
+
+async function startBroker(self: Node, all: Node[], overflow = true): Promise<Broker> {
+  const peers: PeerEndpoints[] = all
+    .filter((n) => n !== self)
+    .map((n) => ({ name: n.name, cloud: n.cloud, state: n.state }));
+  const broker = new Broker({
+    name: self.name,
+    frontend: self.frontend,
+    backend: self.backend,
+    heartbeat: HB,
+    peering: { region: self.name, cloud: self.cloud, state: self.state, peers, overflow },
+  });
+  await broker.start();
+  things.push(broker);
+  return broker;
+}
+
+/** A worker that answers with its own label, after `delayMs`. */
+async function labelWorker(
+  node: Node,
+  label: string,
+  concurrency: number,
+  delayMs = 0,
+  services = ["t.where"],
+): Promise<Worker> {
+  const handler = async () => {
+    if (delayMs) await sleep(delayMs);
+    return label;
+  };
+  const worker = new Worker({
+    endpoint: node.backend,
+    heartbeat: HB,
+    concurrency,
+    services: Object.fromEntries(services.map((s) => [s, handler])),
+  });
+  worker.start();
+  await worker.ready();
+  things.push(worker);
+  return worker;
+}
+
+function client(node: Node): Client {
+  const c = new Client({ endpoint: node.frontend, heartbeat: HB });
+  clients.push(c);
+  return c;
+}
+
+const body = (r: { body: Buffer[] }) => r.body.map(String).join("");
+
+describe("broker peering", () => {
+  it("lets a client at any broker reach every region: service@REGION goes to its owner", async () => {
+    const all = await nodes(["A", "B", "C"]);
+    const brokers = await Promise.all(all.map((n) => startBroker(n, all)));
+    for (const n of all)
+      await labelWorker(
+        n,
+        `worker-${n.name}`,
+        2,
+        0,
+        all.map((m) => `t.where@${m.name}`),
+      );
+    await waitFor(
+      () => brokers.every((b) => b.status().peers!.every((p) => p.alive)),
+      3000,
+      "peers alive",
+    );
+    const c = client(all[0]!);
+    expect(body(await c.request("t.where@B", ""))).toBe("worker-B");
+    expect(body(await c.request("T.WHERE@c", ""))).toBe("worker-C");
+    expect(body(await c.request("t.where@A", ""))).toBe("worker-A");
+    expect(brokers[0]!.status().counters.forwarded).toBe(2);
+  });
+
+  it("keeps capacity per peer and overflows to the one with the most free capacity (fixes 1 and 3)", async () => {
+    const all = await nodes(["A", "B", "C"]);
+    const [a] = await Promise.all(all.map((n) => startBroker(n, all)));
+    await labelWorker(all[0]!, "A", 1, 300);
+    await labelWorker(all[1]!, "B", 1, 300);
+    await labelWorker(all[2]!, "C", 3, 300);
+    await waitFor(
+      () =>
+        a!.status().peers!.find((p) => p.name === "C")?.capacity === 3 &&
+        a!.status().peers!.find((p) => p.name === "B")?.capacity === 1,
+      3000,
+      "capacities",
+    );
+    const c = client(all[0]!);
+    // 1 runs on A's own worker; the other 4 overflow by most free capacity: C, C, then B or C.
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => c.request("t.where", "", { timeoutMs: 5000 })),
+    );
+    const where = replies.map(body);
+    expect(where.filter((w) => w === "A")).toHaveLength(1);
+    expect(where.filter((w) => w === "C").length).toBeGreaterThanOrEqual(3);
+    expect(a!.status().counters.overflowOut).toBe(4);
+  });
+
+  it("never overflows a request twice: an overflowed request waits at the broker that took it (fix 4)", async () => {
+    const all = await nodes(["A", "B", "C"]);
+    const [, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    await labelWorker(all[1]!, "B", 1, 200);
+    const cWorker = await labelWorker(all[2]!, "C", 4, 0);
+    await waitFor(
+      () => b!.status().peers!.find((p) => p.name === "C")?.capacity === 4,
+      3000,
+      "C capacity known at B",
+    );
+    const c = client(all[1]!);
+    const first = c.request("t.where", "", { timeoutMs: 5000 }); // occupies B's only worker
+    await sleep(30);
+    // Already overflowed once (as if from A): must not move on to idle C.
+    const second = c.request("t.where", "", { timeoutMs: 5000, flags: Flag.OVERFLOWED });
+    expect(body(await first)).toBe("B");
+    expect(body(await second)).toBe("B");
+    expect(cWorker.counters.handled).toBe(0);
+    expect(b!.status().counters.overflowOut).toBe(0);
+  });
+
+  it("declares a silent peer dead within liveness × interval and re-runs its reads elsewhere (fix 2)", async () => {
+    const all = await nodes(["A", "B"]);
+    const a = await startBroker(all[0]!, all);
+    // B is played by raw sockets: it announces capacity, takes work, then goes silent.
+    const state = new zmq.Publisher({ linger: 0 });
+    const cloud = new zmq.Router({ linger: 0, routingId: "B" });
+    raw.push(state, cloud);
+    await state.bind(all[1]!.state);
+    await cloud.bind(all[1]!.cloud);
+    const announce = setInterval(
+      () => void state.send(["B", "5"]).catch(() => undefined),
+      HB.intervalMs,
+    );
+    await waitFor(() => a.status().peers![0]!.alive, 3000, "B alive at A");
+    const c = client(all[0]!);
+    const read = c.request("t.where", "", { timeoutMs: 5000 });
+    const write = c.request("t.where", "", { timeoutMs: 5000, idempotent: false });
+    await receive(cloud); // both reached B
+    await receive(cloud);
+    await labelWorker(all[0]!, "A", 2);
+    clearInterval(announce);
+    const t0 = Date.now();
+    expect(body(await read)).toBe("A");
+    await expect(write).resolves.toMatchObject({ status: 503 });
+    expect(Date.now() - t0).toBeLessThan(HB.intervalMs * HB.liveness + 600);
+    expect(a.status().peers![0]!.alive).toBe(false);
+    expect(a.status().counters.peerLost).toBe(1);
+  });
+
+  it("learns every live peer's capacity within one interval of (re)joining (fix 5)", async () => {
+    const all = await nodes(["A", "B"]);
+    await startBroker(all[1]!, all);
+    await labelWorker(all[1]!, "B", 7);
+    await sleep(HB.intervalMs * 2);
+    const a = await startBroker(all[0]!, all); // joins late
+    const t0 = Date.now();
+    await waitFor(
+      () => a.status().peers![0]!.capacity === 7,
+      HB.intervalMs * 5,
+      "capacity learned",
+    );
+    expect(Date.now() - t0).toBeLessThanOrEqual(HB.intervalMs * 2 + 100);
+  });
+
+  it("accepts a restarted peer with the same identity (handover) and detects unroutable sends (fix 6)", async () => {
+    const all = await nodes(["A", "B", "D"]);
+    const a = await startBroker(all[0]!, all);
+    let b = await startBroker(all[1]!, all);
+    await labelWorker(all[1]!, "B1", 1, 0, ["t.where@B"]);
+    const c = client(all[0]!);
+    await waitFor(() => a.status().peers!.find((p) => p.name === "B")!.alive, 3000, "B alive");
+    expect(body(await c.request("t.where@B", ""))).toBe("B1");
+    // Restart B with the same identity and endpoints.
+    await b.stop(0);
+    things.splice(things.indexOf(b), 1);
+    b = await startBroker(all[1]!, all);
+    // Like every geomesh worker, B's serves the same services as its peers' (overflow relies on it).
+    await labelWorker(all[1]!, "B2", 1, 0, ["t.where@B", "t.where"]);
+    await waitFor(() => b.status().workers.length === 1, 3000, "B2 registered");
+    expect(body(await c.request("t.where@B", "", { timeoutMs: 5000 }))).toBe("B2");
+    // D announces capacity but has no cloud socket: the overflow send is unroutable.
+    const dState = new zmq.Publisher({ linger: 0 });
+    raw.push(dState);
+    await dState.bind(all[2]!.state);
+    const announce = setInterval(
+      () => void dState.send(["D", "50"]).catch(() => undefined),
+      HB.intervalMs,
+    );
+    await waitFor(() => a.status().peers!.find((p) => p.name === "D")!.alive, 3000, "D alive");
+    await labelWorker(all[0]!, "A", 1, 300);
+    const busy = c.request("t.where", "", { timeoutMs: 5000 }); // A's own worker is now taken
+    await sleep(20);
+    const pending = c.request("t.where", "", { timeoutMs: 5000 }); // overflows to D (most free)
+    await waitFor(() => a.status().counters.unroutable > 0, 3000, "unroutable detected");
+    clearInterval(announce);
+    expect(body(await busy)).toBe("A");
+    // Rescued, never lost: re-dispatched at A, or given its one overflow hop to B.
+    expect(["A", "B2"]).toContain(body(await pending));
+    expect(a.status().peers!.find((p) => p.name === "D")!.alive).toBe(false);
+  });
+});
+
+async function receive(socket: zmq.Router): Promise<Buffer[]> {
+  return socket.receive();
+}

@@ -3,7 +3,7 @@ import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
 import type * as zmq from "zeromq";
 import { encodeGmpClientCancel, encodeGmpRequest, parseBrokerToClient } from "./codec.js";
 import type { OutFrame } from "./codec.js";
-import { Flag, GMPC01, Limits, Verb, frame } from "./frames.js";
+import { Flag, GMPC01, Limits, Verb } from "./frames.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, isIdempotentService } from "./heartbeat.js";
 import {
   type CurveOptions,
@@ -106,6 +106,9 @@ export class Client {
     });
     this.noisy = new RateLimitedLog(this.log);
   }
+
+  /** Replies that matched no outstanding request (a duplicate, or one after a local timeout). */
+  readonly counters = { unexpectedReplies: 0, reconnects: 0 };
 
   /** Requests waiting for their FINAL. */
   get pending(): number {
@@ -317,7 +320,11 @@ export class Client {
     }
     if (parsed.kind === "heartbeat") return;
     const o = this.outstanding.get(parsed.requestId);
-    if (!o) return;
+    if (!o) {
+      // A reply for a request already settled (answered twice, or after a local timeout).
+      this.counters.unexpectedReplies += 1;
+      return;
+    }
     if (parsed.final) this.settle(o);
     else o.streamed = true;
     o.sink.onPart({ status: parsed.status, body: parsed.body, final: parsed.final });
@@ -349,6 +356,7 @@ export class Client {
   /** The broker went silent: new socket; re-send what is safe to re-send, fail the rest. */
   private reconnect(silentMs: number): void {
     this.log.warn({ silentMs, outstanding: this.outstanding.size }, "broker silent; reconnecting");
+    this.counters.reconnects += 1;
     this.socket?.close();
     this.socket = undefined;
     this.lastHeard = Date.now();

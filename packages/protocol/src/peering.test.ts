@@ -2,6 +2,7 @@
  * Broker peering over real tcp sockets: cloud links (ROUTER↔ROUTER, routing ids = region
  * names), state flow (PUB/SUB) and the six fixes to the guide's peering3.
  */
+import { type Server, createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { Broker, type PeerEndpoints } from "./broker.js";
@@ -25,12 +26,11 @@ afterEach(async () => {
 
 /** Distinct free loopback endpoints: every listener stays open until all ports are chosen. */
 async function ports(n: number): Promise<string[]> {
-  const { createServer } = await import("node:net");
   const servers = await Promise.all(
     Array.from(
       { length: n },
       () =>
-        new Promise<import("node:net").Server>((resolve) => {
+        new Promise<Server>((resolve) => {
           const s = createServer().listen(0, "127.0.0.1", () => resolve(s));
         }),
     ),

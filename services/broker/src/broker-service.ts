@@ -9,6 +9,8 @@ export interface BrokerServiceOptions {
   readonly frontend?: string | undefined;
   readonly backend?: string | undefined;
   readonly curve?: CurveOptions;
+  /** Overflow to idle peers when local workers are busy (default true; benchmarks turn it off). */
+  readonly overflow?: boolean;
   readonly logger: Logger;
 }
 
@@ -39,6 +41,20 @@ export class BrokerService {
       },
       logger: options.logger,
       ...(options.curve ? { curve: options.curve } : {}),
+      ...(options.config.regions.length > 1
+        ? {
+            peering: {
+              region: region.name,
+              cloud: bindAddress(region.endpoints.cloud, bindHost),
+              state: bindAddress(region.endpoints.state, bindHost),
+              events: bindAddress(region.endpoints.events, bindHost),
+              peers: options.config.regions
+                .filter((r) => r.name !== region.name)
+                .map((r) => ({ name: r.name, cloud: r.endpoints.cloud, state: r.endpoints.state })),
+              overflow: options.overflow ?? true,
+            },
+          }
+        : {}),
     });
   }
 

@@ -3,6 +3,7 @@ import { GeomeshClient } from "@geomesh/client";
 import { type BatchOutcome, type LoadSummary, loadPlaces, resolveSource } from "@geomesh/datasets";
 import { isGeomeshError, toGeomeshError } from "@geomesh/errors";
 import { buildRegionMap } from "@geomesh/geo";
+import type { CurveOptions } from "@geomesh/protocol";
 import { Presets, SingleBar } from "cli-progress";
 
 export interface LoadRunOptions {
@@ -14,6 +15,8 @@ export interface LoadRunOptions {
   readonly timeoutMs: number;
   /** Show a progress bar on stderr. */
   readonly progress: boolean;
+  /** CURVE client options when the cluster runs CURVE. */
+  readonly curve?: CurveOptions | undefined;
 }
 
 /**
@@ -34,6 +37,7 @@ export async function runLoad(source: string, options: LoadRunOptions): Promise<
         endpoint,
         timeoutMs: options.timeoutMs,
         heartbeat: config.heartbeat,
+        ...(options.curve ? { curve: options.curve } : {}),
       });
       clients.set(endpoint, client);
     }

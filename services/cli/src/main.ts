@@ -2,7 +2,9 @@ import { isGeomeshError } from "@geomesh/errors";
 import { Command, CommanderError } from "commander";
 import { intInRange, parseLogLevel } from "./arg-parsers.js";
 import { registerBroker } from "./commands/broker.js";
+import { registerKeys } from "./commands/keys.js";
 import { registerLoad } from "./commands/load.js";
+import { registerStatus } from "./commands/status.js";
 import { registerUp } from "./commands/up.js";
 import { registerWorker } from "./commands/worker.js";
 
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerUp(program);
   registerLoad(program);
+  registerStatus(program);
+  registerKeys(program);
   return program;
 }
 

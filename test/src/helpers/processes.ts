@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { type Server, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const GEOMESH_BIN = fileURLToPath(
@@ -100,4 +100,26 @@ export class GeomeshProcess {
     this.kill("SIGKILL");
     await this.exited;
   }
+}
+
+/** A base port such that `count` consecutive loopback ports are free right now. */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 25_000);
+    const servers: Server[] = [];
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) {
+      ok = await new Promise<boolean>((resolve) => {
+        const s = createServer();
+        s.once("error", () => resolve(false));
+        s.listen(p, "127.0.0.1", () => {
+          servers.push(s);
+          resolve(true);
+        });
+      });
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { intInRange, parseEndpoint } from "../arg-parsers.js";
 import { type GlobalOptions, loadConfig } from "../context.js";
 import { runLoad } from "../load-runner.js";
+import { clientCurve } from "../security-context.js";
 
 export function registerLoad(program: Command): void {
   program
@@ -44,6 +45,7 @@ export function registerLoad(program: Command): void {
           concurrency: opts.concurrency,
           timeoutMs: opts.timeoutMs,
           progress: opts.progress && process.stderr.isTTY,
+          curve: clientCurve(config),
         });
         process.stdout.write(`${formatSummary(summary)}\n`);
         if (summary.read > 0 && summary.accepted === 0) process.exitCode = 1;

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { intInRange, parseEndpoint, parseRegionName, parseStoreUri } from "../arg-parsers.js";
 import { type GlobalOptions, loadConfig, makeLogger } from "../context.js";
 import { runService } from "../run-service.js";
+import { clientCurve } from "../security-context.js";
 
 export function registerWorker(program: Command): void {
   program
@@ -37,6 +38,7 @@ export function registerWorker(program: Command): void {
         const config = loadConfig(globals);
         const region = findRegion(config, opts.region);
         const log = makeLogger("worker", globals, { region: region.name });
+        const curve = clientCurve(config, log);
         const service = new WorkerService({
           region: region.name,
           broker: opts.broker ?? region.endpoints.backend,
@@ -50,6 +52,7 @@ export function registerWorker(program: Command): void {
             highWaterMark: config.limits.highWaterMark,
           },
           logger: log,
+          ...(curve ? { curve } : {}),
         });
         await runService(service, log, globals.drainMs);
       },

@@ -17,7 +17,14 @@ export interface ServiceSetOptions {
 export function buildServices(options: ServiceSetOptions = {}): Map<string, Handler> {
   const services = new Map<string, Handler>([["sys.echo", sysEcho]]);
   if (options.testServices) services.set("sys.sleep", sysSleep);
-  if (options.geo)
+  if (options.geo) {
+    // Workers are region-agnostic: the sys services also answer under every region's name, so
+    // `sys.echo@SW` travels to SW's broker and proves the route.
+    for (const region of options.geo.map.names()) {
+      for (const [name, handler] of [...services])
+        if (!name.includes("@")) services.set(`${name}@${region.toLowerCase()}`, handler);
+    }
     for (const [name, handler] of buildGeoServices(options.geo)) services.set(name, handler);
+  }
   return services;
 }

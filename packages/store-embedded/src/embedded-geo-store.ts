@@ -1,0 +1,941 @@
+/**
+ * The embedded region store: one durable SQLite file per region (better-sqlite3, WAL), a Hilbert
+ * cell B-tree index as the spatial pre-filter, and exact spherical predicates from `@geomesh/geo`
+ * on every candidate — so answers equal MongoDB's 2dsphere semantics and the brute-force oracle.
+ *
+ * Query plan for every geo query: shape → padded lng/lat rectangles (split at the antimeridian,
+ * full-longitude at the poles) → Hilbert key ranges → one index range scan (the index is covering
+ * for cell, lng, lat) → exact test → rows of the hits. Boxes are tested exactly in SQL, circles
+ * and near distances with a SQL haversine identical to `distanceMeters` (see `distance-sql.ts`),
+ * polygons and other geometries in JS with `@geomesh/geo`. kNN: see `nearIn`. Every read runs in
+ * one read transaction, so a query sees one snapshot even while other processes write.
+ */
+import { statSync } from "node:fs";
+import Database from "better-sqlite3";
+import { GeomeshError } from "@geomesh/errors";
+import {
+  type AggregateQuery,
+  boxBounds,
+  BOUNDS_PAD_DEG,
+  circleBounds,
+  compareIds,
+  compareNear,
+  countPositions,
+  type CountQuery,
+  distanceMeters,
+  EARTH_RADIUS_M,
+  encodeIdCursor,
+  encodeNearCursor,
+  geometryBounds,
+  type Box,
+  type Filter,
+  type GridCounts,
+  type IntersectsGeometry,
+  type IntersectsQuery,
+  type LngLat,
+  type NearQuery,
+  type Page,
+  type Place,
+  type PlaceHit,
+  type PlaceInput,
+  pointIntersects,
+  prepareGeometry,
+  pointInShape,
+  type Shape,
+  shapeBounds,
+  type WithinQuery,
+} from "@geomesh/geo";
+import { type Logger, silentLogger } from "@geomesh/logger";
+import {
+  type GeoStore,
+  preparePlaces,
+  type StoreOptions,
+  type StoreStats,
+  type UpsertOutcome,
+} from "@geomesh/store";
+import { DENSITY_SAMPLE_SIZE, DensityModel } from "./density-model.js";
+import { filterSql, type FilterSql, type SqlParams } from "./filter-sql.js";
+import { type CellRange, cellOf, cellRanges } from "./hilbert-cell.js";
+import { classifySqliteError } from "./sqlite-errors.js";
+import { migrate } from "./sqlite-schema.js";
+
+/** Options of the embedded store. */
+export interface EmbeddedStoreOptions extends StoreOptions {
+  /** File path, or `:memory:` (tests only). */
+  readonly path: string;
+  /**
+   * `full` (default): every commit fsyncs the WAL, so an acknowledged write survives a power cut
+   * or OS crash. `normal`: fsync only at checkpoints — survives a killed process, but the last
+   * commits may roll back on power loss.
+   */
+  readonly synchronous?: "full" | "normal";
+  /** How long a writer waits for another process's write lock before STORE_TIMEOUT (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** Page cache per connection in KiB (default 32 MiB). */
+  readonly cacheSizeKiB?: number;
+  /** Bytes of the file to memory-map for reads (default 0 = off). */
+  readonly mmapBytes?: number;
+}
+
+/** Counters of the work queries did since the store was opened, for tests and benchmarks. */
+export interface EmbeddedQueryStats {
+  /** Index range scans (one per pass of a query). */
+  scans: number;
+  /** Candidate rows the index returned (before the exact test). */
+  candidates: number;
+  /** Time near() spent finding its hits in the index (keys and distances, no rows), ms. */
+  nearIndexMs: number;
+  /** Time near() spent reading and decoding the rows of its hits, ms. */
+  nearRowsMs: number;
+}
+
+type PlaceRow = [
+  pk: number,
+  id: string,
+  name: string,
+  category: string,
+  lng: number,
+  lat: number,
+  tags: string,
+  properties: string,
+  updatedAt: string,
+];
+type PointRow = [pk: number, lng: number, lat: number];
+type IdPointRow = [pk: number, id: string, lng: number, lat: number];
+type Statement<P extends unknown[], R> = Database.Statement<P, R>;
+/** A statement run with named parameters only. */
+type NamedStatement<R> = Database.Statement<[SqlParams], R>;
+
+const HALF_CIRCUMFERENCE = Math.PI * EARTH_RADIUS_M;
+const PLACE_COLUMNS =
+  "p.pk, p.id, p.name, p.category, p.lng, p.lat, p.tags, p.properties, p.updated_at";
+/** Above this estimated fraction of the store inside a shape's bounds, id-ordered pages scan by id. */
+const ID_SCAN_FRACTION = 0.25;
+/** Resample the density model after this many of our own writes (or a quarter of the store). */
+const RESAMPLE_WRITES = 64;
+/** …or when other processes wrote and the sample is older than this. */
+const RESAMPLE_AGE_MS = 30_000;
+/** More pre-filter rectangles than this and a multi-part geometry is bounded as a whole. */
+const MAX_BOXES = 8;
+/** Geometries with more positions than this are prepared (edge trees) before testing points. */
+const PREPARE_ABOVE_POSITIONS = 64;
+/** Prepared statements kept per store (query shapes × small LIMITs). */
+const MAX_CACHED_STATEMENTS = 256;
+
+interface Compiled {
+  readonly db: Database.Database;
+  /** Runs a callback inside a transaction (`.deferred` for reads, `.immediate` for writes); built once. */
+  readonly inTransaction: Database.Transaction<(run: () => unknown) => unknown>;
+  readonly getById: Statement<[string], PlaceRow>;
+  readonly pkById: Statement<[string], number>;
+  readonly idByPk: Statement<[number], string>;
+  readonly rowsByPks: Statement<[string], PlaceRow>;
+  readonly insert: Statement<
+    [string, number, number, number, string, string, string, string, string],
+    unknown
+  >;
+  readonly update: Statement<
+    [number, number, number, string, string, string, string, string, number],
+    unknown
+  >;
+  readonly deleteById: Statement<[string], unknown>;
+  readonly count: Statement<[], number>;
+  readonly pkBounds: Statement<[], [number | null, number | null]>;
+  readonly pointAtPk: Statement<[number], [number, number]>;
+  readonly allPoints: Statement<[], [number, number]>;
+  readonly dataVersion: Statement<[], number>;
+}
+
+function toPlace(row: PlaceRow): Place {
+  const [, id, name, category, lng, lat, tags, properties, updatedAt] = row;
+  return {
+    id,
+    name,
+    category,
+    location: { type: "Point", coordinates: [lng, lat] },
+    tags: tags === "[]" ? [] : (JSON.parse(tags) as string[]),
+    properties: properties === "{}" ? {} : (JSON.parse(properties) as Record<string, unknown>),
+    updatedAt,
+  };
+}
+
+/**
+ * Adds slivers along the seams of the lng/lat grid: on the sphere lng 180 and −180 are one
+ * meridian, and every longitude at ±90° latitude is one point. `geometryBounds`/`circleBounds`
+ * clamp their padding at those edges instead of wrapping it, so a shape touching 180° would miss
+ * places stored at −180°, and one touching a pole would miss the pole stored under another
+ * longitude. Only for spherical shapes — lng/lat boxes compare coordinates as given.
+ */
+function withSeamSlivers(boxes: Box[]): Box[] {
+  const pad = 2 * BOUNDS_PAD_DEG;
+  const out = [...boxes];
+  for (const [[w, s], [e, n]] of boxes) {
+    if (e >= 180 - pad)
+      out.push([
+        [-180, s],
+        [-180 + pad, n],
+      ]);
+    if (w <= -180 + pad)
+      out.push([
+        [180 - pad, s],
+        [180, n],
+      ]);
+    if (n >= 90 - pad)
+      out.push([
+        [-180, 90 - pad],
+        [180, 90],
+      ]);
+    if (s <= -90 + pad)
+      out.push([
+        [-180, -90],
+        [180, -90 + pad],
+      ]);
+  }
+  return out;
+}
+
+/** Rectangles bounding a geometry part by part (tighter for scattered multi-geometries). */
+function geometryBoxes(geometry: IntersectsGeometry): Box[] {
+  let parts: IntersectsGeometry[];
+  switch (geometry.type) {
+    case "MultiPoint":
+      parts = geometry.coordinates.map((coordinates) => ({ type: "Point", coordinates }));
+      break;
+    case "MultiLineString":
+      parts = geometry.coordinates.map((coordinates) => ({ type: "LineString", coordinates }));
+      break;
+    case "MultiPolygon":
+      parts = geometry.coordinates.map((coordinates) => ({ type: "Polygon", coordinates }));
+      break;
+    case "Point":
+    case "LineString":
+    case "Polygon":
+      parts = [geometry];
+      break;
+  }
+  const boxes = parts.flatMap((part) => geometryBounds(part));
+  return withSeamSlivers(boxes.length <= MAX_BOXES ? boxes : geometryBounds(geometry));
+}
+
+/** Pre-filter rectangles of a spherical `within` shape (polygon or circle). */
+function shapeBoxes(shape: Shape): Box[] {
+  return shape.kind === "polygon"
+    ? geometryBoxes(shape.geometry)
+    : withSeamSlivers(shapeBounds(shape));
+}
+
+/** Exact test for a geometry; large ones are prepared once (edge trees) instead of O(n) per point. */
+function geometryTest(geometry: IntersectsGeometry): (p: LngLat) => boolean {
+  if (countPositions(geometry) > PREPARE_ABOVE_POSITIONS) {
+    const prepared = prepareGeometry(geometry);
+    return (p) => prepared.intersects(p);
+  }
+  return (p) => pointIntersects(p, geometry);
+}
+
+function shapeTest(shape: Shape): (p: LngLat) => boolean {
+  return shape.kind === "polygon" ? geometryTest(shape.geometry) : (p) => pointInShape(p, shape);
+}
+
+function capBoxes(center: LngLat, radius: number): Box[] {
+  return withSeamSlivers(circleBounds(center, radius));
+}
+
+function mergeRanges(ranges: CellRange[]): CellRange[] {
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: CellRange[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] + 1 >= r[0]) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+function inBoxes(boxes: readonly Box[], lng: number, lat: number): boolean {
+  for (const [[w, s], [e, n]] of boxes)
+    if (lng >= w && lng <= e && lat >= s && lat <= n) return true;
+  return false;
+}
+
+/** The index pre-filter for a set of non-wrapping rectangles: key ranges plus a coordinate test. */
+interface Prefilter {
+  readonly boxes: readonly Box[];
+  /** `(a.lng BETWEEN … AND a.lat BETWEEN …) OR …` for a table alias, exact for the rectangles. */
+  sql(alias: string): string;
+  readonly params: SqlParams;
+}
+
+function prefilter(boxes: readonly Box[]): Prefilter {
+  const ranges = mergeRanges(boxes.flatMap((box) => cellRanges(box)));
+  const params: SqlParams = { ranges: JSON.stringify(ranges) };
+  boxes.forEach(([[w, s], [e, n]], i) => {
+    params[`w${i}`] = w;
+    params[`e${i}`] = e;
+    params[`s${i}`] = s;
+    params[`n${i}`] = n;
+  });
+  const sql = (a: string): string =>
+    boxes.length === 0
+      ? "(0)"
+      : `(${boxes.map((_, i) => `(${a}.lng BETWEEN @w${i} AND @e${i} AND ${a}.lat BETWEEN @s${i} AND @n${i})`).join(" OR ")})`;
+  return { boxes, sql, params };
+}
+
+/**
+ * Index range scan over the pre-filter's key ranges, as alias `i`. The index is covering for
+ * (cell, lng, lat, rowid), so coordinate tests and distances run without touching the table;
+ * `ROW_JOIN` then reads the table row (alias `p`) only for candidates that passed them.
+ */
+const INDEX_SCAN =
+  "json_each(@ranges) AS r CROSS JOIN places AS i ON i.cell BETWEEN r.value ->> 0 AND r.value ->> 1";
+const ROW_JOIN = " CROSS JOIN places AS p ON p.pk = i.pk";
+
+/** Opens the file; failures that are not SQLite's own (e.g. a missing directory) are STORE_UNAVAILABLE. */
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  try {
+    return new Database(path, { timeout: busyTimeoutMs });
+  } catch (error) {
+    if (error instanceof Database.SqliteError) throw error;
+    throw new GeomeshError("STORE_UNAVAILABLE", "init: the database file cannot be opened", {
+      cause: error,
+    });
+  }
+}
+
+/** GeoStore on one SQLite file. See the module comment for the query plan. */
+export class EmbeddedGeoStore implements GeoStore {
+  readonly kind = "sqlite";
+  /** Work counters since the store was opened. */
+  readonly queryStats: EmbeddedQueryStats = {
+    scans: 0,
+    candidates: 0,
+    nearIndexMs: 0,
+    nearRowsMs: 0,
+  };
+
+  private compiled: Compiled | undefined;
+  private closed = false;
+  private readonly logger: Logger;
+  private readonly statements = new Map<string, NamedStatement<unknown>>();
+  private readonly density = new DensityModel();
+  private densitySampledAt = -Infinity;
+  private densityDataVersion = -1;
+  private writesSinceSample = Infinity;
+
+  constructor(private readonly options: EmbeddedStoreOptions) {
+    this.logger = (options.logger ?? silentLogger).child({
+      component: "store-embedded",
+      region: options.region,
+    });
+  }
+
+  /** Opens the file (creating it and its directory entry if needed), sets the pragmas, migrates. */
+  init(): Promise<void> {
+    if (this.compiled !== undefined) return Promise.resolve();
+    if (this.closed)
+      return Promise.reject(new GeomeshError("STORE_UNAVAILABLE", "init: the store is closed"));
+    const {
+      path,
+      busyTimeoutMs = 5000,
+      synchronous = "full",
+      cacheSizeKiB = 32_768,
+      mmapBytes = 0,
+    } = this.options;
+    let db: Database.Database | undefined;
+    try {
+      db = openDatabase(path, busyTimeoutMs);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      const mode = db.pragma("journal_mode = WAL", { simple: true }) as string;
+      if (mode !== "wal" && path !== ":memory:") {
+        throw new GeomeshError(
+          "STORE_UNAVAILABLE",
+          `init: the file cannot use WAL journaling (got ${mode})`,
+        );
+      }
+      db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
+      db.pragma(`cache_size = -${Math.max(1024, Math.floor(cacheSizeKiB))}`);
+      db.pragma(`mmap_size = ${Math.max(0, Math.floor(mmapBytes))}`);
+      db.pragma("temp_store = MEMORY");
+      migrate(db, this.options.region);
+      this.compiled = this.compile(db);
+      this.logger.debug({ path, synchronous, busyTimeoutMs }, "embedded store opened");
+      return Promise.resolve();
+    } catch (error) {
+      db?.close();
+      return Promise.reject(classifySqliteError(error, "init"));
+    }
+  }
+
+  /** Closes the file; later calls fail with STORE_UNAVAILABLE. Idempotent. */
+  close(): Promise<void> {
+    const compiled = this.compiled;
+    this.compiled = undefined;
+    this.closed = true;
+    this.statements.clear();
+    if (compiled !== undefined) {
+      try {
+        compiled.db.close();
+      } catch (error) {
+        return Promise.reject(classifySqliteError(error, "close"));
+      }
+    }
+    return Promise.resolve();
+  }
+
+  near(query: NearQuery): Promise<Page> {
+    return this.read("near", (c) => this.nearIn(c, query));
+  }
+
+  within(query: WithinQuery): Promise<Page> {
+    const { shape } = query;
+    return this.read("within", (c) => {
+      if (shape.kind === "box")
+        return this.boxPage(c, shape.box, query.limit, query.filter, query.cursor?.id);
+      return this.idPage(
+        c,
+        shapeBoxes(shape),
+        shapeTest(shape),
+        query.limit,
+        query.filter,
+        query.cursor?.id,
+      );
+    });
+  }
+
+  intersects(query: IntersectsQuery): Promise<Page> {
+    const { geometry } = query;
+    return this.read("intersects", (c) =>
+      this.idPage(
+        c,
+        geometryBoxes(geometry),
+        geometryTest(geometry),
+        query.limit,
+        query.filter,
+        query.cursor?.id,
+      ),
+    );
+  }
+
+  count(query: CountQuery): Promise<number> {
+    const { selection } = query;
+    const f = filterSql(query.filter);
+    return this.read("count", (c) => {
+      switch (selection.kind) {
+        case "near":
+          return this.countNear(
+            c,
+            selection.point,
+            selection.minDistance ?? 0,
+            Math.min(selection.maxDistance, HALF_CIRCUMFERENCE),
+            f,
+          );
+        case "within": {
+          const { shape } = selection;
+          if (shape.kind === "box") return this.countBox(c, shape.box, f);
+          return this.countExact(c, shapeBoxes(shape), shapeTest(shape), f);
+        }
+        case "intersects": {
+          const { geometry } = selection;
+          return this.countExact(c, geometryBoxes(geometry), geometryTest(geometry), f);
+        }
+      }
+    });
+  }
+
+  aggregate(query: AggregateQuery): Promise<GridCounts> {
+    return this.read("aggregate", (c) => this.aggregateIn(c, query));
+  }
+
+  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]> {
+    let prepared: Place[];
+    try {
+      prepared = preparePlaces(places);
+    } catch (error) {
+      return Promise.reject(
+        error instanceof Error ? error : new GeomeshError("VALIDATION_FAILED", "invalid places"),
+      );
+    }
+    return this.write("upsert", (c) => {
+      const outcomes: UpsertOutcome[] = [];
+      for (const p of prepared) {
+        const [lng, lat] = p.location.coordinates;
+        const tags = JSON.stringify(p.tags);
+        const properties = JSON.stringify(p.properties);
+        const pk = c.pkById.get(p.id);
+        if (pk === undefined) {
+          c.insert.run(
+            p.id,
+            cellOf(lng, lat),
+            lng,
+            lat,
+            p.name,
+            p.category,
+            tags,
+            properties,
+            p.updatedAt,
+          );
+          outcomes.push({ id: p.id, status: "created" });
+        } else {
+          c.update.run(
+            cellOf(lng, lat),
+            lng,
+            lat,
+            p.name,
+            p.category,
+            tags,
+            properties,
+            p.updatedAt,
+            pk,
+          );
+          outcomes.push({ id: p.id, status: "updated" });
+        }
+      }
+      this.writesSinceSample += prepared.length;
+      return outcomes;
+    });
+  }
+
+  get(id: string): Promise<Place | undefined> {
+    return this.read("get", (c) => {
+      const row = c.getById.get(id);
+      return row === undefined ? undefined : toPlace(row);
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.write("delete", (c) => {
+      const changed = c.deleteById.run(id).changes > 0;
+      if (changed) this.writesSinceSample += 1;
+      return changed;
+    });
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.read("stats", (c) => {
+      const count = c.count.get() ?? 0;
+      const { path } = this.options;
+      if (path === ":memory:") return { count };
+      let bytes = 0;
+      for (const file of [path, `${path}-wal`]) {
+        try {
+          bytes += statSync(file).size;
+        } catch {
+          // The WAL may not exist (checkpointed and removed by the last closer).
+        }
+      }
+      return { count, bytes };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Plumbing
+
+  private compile(db: Database.Database): Compiled {
+    return {
+      db,
+      inTransaction: db.transaction((run: () => unknown) => run()),
+      getById: db
+        .prepare<[string], PlaceRow>(`SELECT ${PLACE_COLUMNS} FROM places AS p WHERE p.id = ?`)
+        .raw(),
+      pkById: db.prepare<[string], number>("SELECT pk FROM places WHERE id = ?").pluck(),
+      idByPk: db.prepare<[number], string>("SELECT id FROM places WHERE pk = ?").pluck(),
+      rowsByPks: db
+        .prepare<[string], PlaceRow>(
+          `SELECT ${PLACE_COLUMNS} FROM json_each(?) AS j CROSS JOIN places AS p ON p.pk = j.value`,
+        )
+        .raw(),
+      insert: db.prepare(
+        "INSERT INTO places (id, cell, lng, lat, name, category, tags, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      update: db.prepare(
+        "UPDATE places SET cell = ?, lng = ?, lat = ?, name = ?, category = ?, tags = ?, properties = ?, updated_at = ? WHERE pk = ?",
+      ),
+      deleteById: db.prepare("DELETE FROM places WHERE id = ?"),
+      count: db.prepare<[], number>("SELECT count(*) FROM places").pluck(),
+      pkBounds: db
+        .prepare<[], [number | null, number | null]>("SELECT min(pk), max(pk) FROM places")
+        .raw(),
+      pointAtPk: db
+        .prepare<[number], [number, number]>(
+          "SELECT lng, lat FROM places WHERE pk >= ? ORDER BY pk LIMIT 1",
+        )
+        .raw(),
+      allPoints: db.prepare<[], [number, number]>("SELECT lng, lat FROM places").raw(),
+      dataVersion: db.prepare<[], number>("PRAGMA data_version").pluck(),
+    };
+  }
+
+  private open(operation: string): Compiled {
+    const c = this.compiled;
+    if (c === undefined) {
+      throw new GeomeshError(
+        "STORE_UNAVAILABLE",
+        `${operation}: the store is ${this.closed ? "closed" : "not initialised"}`,
+      );
+    }
+    return c;
+  }
+
+  /** Runs `fn` in one deferred (snapshot) read transaction; SQLite errors become store errors. */
+  private read<T>(operation: string, fn: (c: Compiled) => T): Promise<T> {
+    try {
+      const c = this.open(operation);
+      return Promise.resolve(c.inTransaction.deferred(() => fn(c)) as T);
+    } catch (error) {
+      return Promise.reject(classifySqliteError(error, operation));
+    }
+  }
+
+  /** Runs `fn` in one IMMEDIATE write transaction (takes the write lock up front, waiting up to the busy timeout). */
+  private write<T>(operation: string, fn: (c: Compiled) => T): Promise<T> {
+    try {
+      const c = this.open(operation);
+      return Promise.resolve(c.inTransaction.immediate(() => fn(c)) as T);
+    } catch (error) {
+      return Promise.reject(classifySqliteError(error, operation));
+    }
+  }
+
+  /**
+   * A cached statement for a query shape. Small integers that steer the plan (LIMITs) are part of
+   * the SQL text, not parameters — SQLite plans a bound LIMIT far worse (≈ 4× slower here) — so
+   * the cache is bounded, least recently used out.
+   */
+  private statement<R>(c: Compiled, key: string, sql: () => string): NamedStatement<R> {
+    let st = this.statements.get(key);
+    if (st === undefined) {
+      st = c.db.prepare<[SqlParams], unknown>(sql()).raw();
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) {
+        const oldest = this.statements.keys().next();
+        if (oldest.done !== true) this.statements.delete(oldest.value);
+      }
+    } else {
+      this.statements.delete(key);
+    }
+    this.statements.set(key, st);
+    return st as NamedStatement<R>;
+  }
+
+  /** (pk, lng, lat) of every place inside the pre-filter that passes the filter. */
+  private scanPoints(c: Compiled, pre: Prefilter, f: FilterSql): PointRow[] {
+    const st = this.statement<PointRow>(
+      c,
+      `points:${pre.boxes.length}:${f.key}`,
+      () =>
+        `SELECT i.pk, i.lng, i.lat FROM ${INDEX_SCAN}${f.key === "" ? "" : ROW_JOIN} WHERE ${pre.sql("i")}${f.sql}`,
+    );
+    const rows = st.all({ ...pre.params, ...f.params });
+    this.queryStats.scans += 1;
+    this.queryStats.candidates += rows.length;
+    return rows;
+  }
+
+  private rowsByPk(c: Compiled, pks: readonly number[]): Map<number, PlaceRow> {
+    const map = new Map<number, PlaceRow>();
+    if (pks.length === 0) return map;
+    for (const row of c.rowsByPks.all(JSON.stringify(pks))) map.set(row[0], row);
+    return map;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // near: expanding spherical cap over the index
+
+  /**
+   * kNN by expanding radius. A pass scans the index for the rectangles bounding the cap of radius
+   * r (≤ maxDistance) and keeps candidates whose exact distance (`distanceMeters`) lies in
+   * [lower, r] and after the cursor. Every place nearer than r is then known, so once the cap
+   * holds limit + 1 hits (one more than the page, to know whether another page follows) the first
+   * hits by (distance, id) are final, and only their rows are read. A short pass grows r by
+   * √(wanted / found) (×4 when empty) until it reaches maxDistance.
+   *
+   * The first radius: without a filter, the places just before and after the query's key on the
+   * Hilbert curve are real places close by, so their (limit + 1)-th smallest distance bounds the
+   * answer's radius (≈ 1.2× it at the median on clustered data) and one pass suffices. With a
+   * filter those places may not match, so the sampled density model sizes the first pass.
+   */
+  private nearIn(c: Compiled, query: NearQuery): Page {
+    const { point, limit, cursor } = query;
+    if (limit <= 0) return { hits: [] };
+    const started = performance.now();
+    const need = limit + 1;
+    const minDistance = query.minDistance ?? 0;
+    const maxDistance = Math.min(query.maxDistance ?? HALF_CIRCUMFERENCE, HALF_CIRCUMFERENCE);
+    const lower = Math.max(minDistance, cursor?.distance ?? 0);
+    if (lower > maxDistance) return { hits: [] };
+    const f = filterSql(query.filter);
+    let r = f.key === "" ? this.curveBound(c, point, need, lower) : undefined;
+    if (r === undefined) {
+      this.refreshDensity(c);
+      r = this.density.radius(point, need, lower);
+    }
+    let hits: { pk: number; d: number }[] = [];
+    for (;;) {
+      const cap = Math.min(r, maxDistance);
+      hits = [];
+      for (const [pk, lng, lat] of this.scanPoints(c, prefilter(capBoxes(point, cap)), f)) {
+        const d = distanceMeters(point, [lng, lat]);
+        if (d < lower || d > cap) continue;
+        // A hit tied with the cursor's distance comes after it only if its id is greater.
+        if (
+          cursor !== undefined &&
+          d === cursor.distance &&
+          compareIds(c.idByPk.get(pk) ?? "", cursor.id) <= 0
+        )
+          continue;
+        hits.push({ pk, d });
+      }
+      if (hits.length >= need || cap >= maxDistance) break;
+      r = hits.length === 0 ? cap * 4 : cap * Math.max(1.5, 1.2 * Math.sqrt(need / hits.length));
+    }
+    hits.sort((a, b) => a.d - b.d || a.pk - b.pk);
+    // Ids break ties, so keep every hit tied with the last one that makes the cut.
+    let take = Math.min(need, hits.length);
+    const cutoff = hits[take - 1]?.d;
+    while (take < hits.length && hits[take]!.d === cutoff) take++;
+    const chosen = hits.slice(0, take);
+    const indexed = performance.now();
+    const rows = this.rowsByPk(
+      c,
+      chosen.map((h) => h.pk),
+    );
+    const ordered: { place: Place; distance: number; id: string }[] = [];
+    for (const h of chosen) {
+      const row = rows.get(h.pk);
+      if (row !== undefined) ordered.push({ place: toPlace(row), distance: h.d, id: row[1] });
+    }
+    ordered.sort(compareNear);
+    const page = ordered.slice(0, limit);
+    const result: Page = { hits: page.map(({ place, distance }) => ({ place, distance })) };
+    const last = page[page.length - 1];
+    if (ordered.length > limit && last !== undefined)
+      result.next = encodeNearCursor({ distance: last.distance, id: last.id });
+    this.queryStats.nearIndexMs += indexed - started;
+    this.queryStats.nearRowsMs += performance.now() - indexed;
+    return result;
+  }
+
+  /**
+   * The need-th smallest distance at or beyond `lower` among the `need` places on each side of
+   * the query's Hilbert key — real places, so an upper bound on the answer's radius — or
+   * `undefined` when fewer than `need` of them lie beyond `lower`.
+   */
+  private curveBound(c: Compiled, point: LngLat, need: number, lower: number): number | undefined {
+    const key = cellOf(point[0], point[1]);
+    const ds: number[] = [];
+    for (const [direction, order] of [
+      [">=", "ASC"],
+      ["<", "DESC"],
+    ] as const) {
+      const st = this.statement<[number, number]>(
+        c,
+        `curve:${direction}:${need}`,
+        () =>
+          `SELECT lng, lat FROM places WHERE cell ${direction} @key ORDER BY cell ${order} LIMIT ${need}`,
+      );
+      for (const [lng, lat] of st.all({ key })) {
+        const d = distanceMeters(point, [lng, lat]);
+        if (d >= lower) ds.push(d);
+      }
+    }
+    if (ds.length < need) return undefined;
+    ds.sort((a, b) => a - b);
+    // A hair of slack so float noise in the bounding boxes never loses the bounding place itself.
+    return ds[need - 1]! * (1 + 1e-12) + 1e-9;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // id-ordered pages (within, intersects)
+
+  /** A page of a box query: the box test is exact in SQL, so SQLite sorts and limits. */
+  private boxPage(
+    c: Compiled,
+    box: Box,
+    limit: number,
+    filter: Filter | undefined,
+    after: string | undefined,
+  ): Page {
+    if (limit <= 0) return { hits: [] };
+    const pre = prefilter(boxBounds(box));
+    const f = filterSql(filter);
+    const st = this.statement<PlaceRow>(
+      c,
+      `boxpage:${pre.boxes.length}:${f.key}:${after === undefined ? 0 : 1}:${limit}`,
+      () =>
+        `SELECT ${PLACE_COLUMNS} FROM ${INDEX_SCAN}${ROW_JOIN} WHERE ${pre.sql("i")}${f.sql}${after === undefined ? "" : " AND p.id > @after"} ORDER BY p.id LIMIT ${limit + 1}`,
+    );
+    const params: SqlParams = { ...pre.params, ...f.params };
+    if (after !== undefined) params.after = after;
+    const rows = st.all(params);
+    this.queryStats.scans += 1;
+    this.queryStats.candidates += rows.length;
+    return this.pageOf(rows.map(toPlace), limit);
+  }
+
+  /**
+   * A page of places passing an exact predicate, by id. Small selections scan the spatial index
+   * and sort candidates by id; when the bounds hold a large share of the store, walking the id
+   * index and stopping after limit + 1 hits is cheaper.
+   */
+  private idPage(
+    c: Compiled,
+    boxes: readonly Box[],
+    exact: (p: LngLat) => boolean,
+    limit: number,
+    filter: Filter | undefined,
+    after: string | undefined,
+  ): Page {
+    if (limit <= 0) return { hits: [] };
+    this.refreshDensity(c);
+    const pre = prefilter(boxes);
+    const f = filterSql(filter);
+    const byId =
+      this.density.size > 10_000 &&
+      this.density.fraction((lng, lat) => inBoxes(boxes, lng, lat)) > ID_SCAN_FRACTION;
+    const afterSql = after === undefined ? "" : " AND p.id > @after";
+    const st = byId
+      ? this.statement<IdPointRow>(
+          c,
+          `idscan:${pre.boxes.length}:${f.key}:${after === undefined ? 0 : 1}`,
+          () =>
+            `SELECT p.pk, p.id, p.lng, p.lat FROM places AS p WHERE ${pre.sql("p")}${f.sql}${afterSql} ORDER BY p.id`,
+        )
+      : this.statement<IdPointRow>(
+          c,
+          `idpage:${pre.boxes.length}:${f.key}:${after === undefined ? 0 : 1}`,
+          () =>
+            `SELECT i.pk, p.id, i.lng, i.lat FROM ${INDEX_SCAN}${ROW_JOIN} WHERE ${pre.sql("i")}${f.sql}${afterSql} ORDER BY p.id`,
+        );
+    const params: SqlParams = { ...pre.params, ...f.params };
+    if (byId) delete params.ranges;
+    if (after !== undefined) params.after = after;
+    const pks: number[] = [];
+    this.queryStats.scans += 1;
+    for (const [pk, , lng, lat] of st.iterate(params)) {
+      this.queryStats.candidates += 1;
+      if (!exact([lng, lat])) continue;
+      pks.push(pk);
+      if (pks.length > limit) break;
+    }
+    const rows = this.rowsByPk(c, pks);
+    const places: Place[] = [];
+    for (const pk of pks) {
+      const row = rows.get(pk);
+      if (row !== undefined) places.push(toPlace(row));
+    }
+    return this.pageOf(places, limit);
+  }
+
+  private pageOf(places: Place[], limit: number): Page {
+    const hits: PlaceHit[] = places.slice(0, limit).map((place) => ({ place }));
+    const page: Page = { hits };
+    const last = hits[hits.length - 1];
+    if (places.length > limit && last !== undefined)
+      page.next = encodeIdCursor({ id: last.place.id });
+    return page;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // count, aggregate
+
+  private countBox(c: Compiled, box: Box, f: FilterSql): number {
+    const pre = prefilter(boxBounds(box));
+    const st = this.statement<[number]>(
+      c,
+      `countbox:${pre.boxes.length}:${f.key}`,
+      () =>
+        `SELECT count(*) FROM ${INDEX_SCAN}${f.key === "" ? "" : ROW_JOIN} WHERE ${pre.sql("i")}${f.sql}`,
+    );
+    this.queryStats.scans += 1;
+    return st.get({ ...pre.params, ...f.params })?.[0] ?? 0;
+  }
+
+  /** Places at a distance in [min, max] from a point (near()'s distance, inclusive). */
+  private countNear(c: Compiled, point: LngLat, min: number, max: number, f: FilterSql): number {
+    if (min > max) return 0;
+    let n = 0;
+    for (const [, lng, lat] of this.scanPoints(c, prefilter(capBoxes(point, max)), f)) {
+      const d = distanceMeters(point, [lng, lat]);
+      if (d >= min && d <= max) n++;
+    }
+    return n;
+  }
+
+  private countExact(
+    c: Compiled,
+    boxes: readonly Box[],
+    exact: (p: LngLat) => boolean,
+    f: FilterSql,
+  ): number {
+    let n = 0;
+    for (const [, lng, lat] of this.scanPoints(c, prefilter(boxes), f)) if (exact([lng, lat])) n++;
+    return n;
+  }
+
+  /**
+   * Grid counts computed in SQL with the same IEEE arithmetic, in the same order, as
+   * `aggregateCellOf` (x = lng − w, or lng + 360 − w across the antimeridian; col = min(cols − 1,
+   * ⌊x / width · cols⌋)), so both stores and the oracle bin every point identically.
+   */
+  private aggregateIn(c: Compiled, query: AggregateQuery): GridCounts {
+    const { box, cells } = query;
+    const [cols, rows] = cells;
+    const [[w, s], [e, n]] = box;
+    const width = w <= e ? e - w : e + 360 - w;
+    const height = n - s;
+    const pre = prefilter(boxBounds(box));
+    const f = filterSql(query.filter);
+    const colSql =
+      width > 0
+        ? "min(@cols - 1, CAST(floor(((CASE WHEN i.lng >= @w THEN i.lng - @w ELSE i.lng + 360 - @w END) / @width) * @cols) AS INTEGER))"
+        : "0";
+    const rowSql =
+      height > 0 ? "min(@rows - 1, CAST(floor(((i.lat - @s) / @height) * @rows) AS INTEGER))" : "0";
+    const st = this.statement<[number, number]>(
+      c,
+      `aggregate:${pre.boxes.length}:${f.key}:${width > 0 ? 1 : 0}${height > 0 ? 1 : 0}`,
+      () =>
+        `SELECT cell, count(*) FROM (SELECT (${rowSql}) * @cols + (${colSql}) AS cell FROM ${INDEX_SCAN}${f.key === "" ? "" : ROW_JOIN} WHERE ${pre.sql("i")}${f.sql}) GROUP BY cell`,
+    );
+    const params: SqlParams = { ...pre.params, ...f.params, cols };
+    if (width > 0) Object.assign(params, { w, width });
+    if (height > 0) Object.assign(params, { rows, s, height });
+    const counts = new Array<number>(cols * rows).fill(0);
+    this.queryStats.scans += 1;
+    for (const [cell, count] of st.all(params)) {
+      if (cell >= 0 && cell < counts.length) counts[cell] = (counts[cell] ?? 0) + count;
+    }
+    return { box, cells: [cols, rows], counts };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // density model upkeep
+
+  /** Resamples the density model when it is missing or stale (own writes, or other writers and age). */
+  private refreshDensity(c: Compiled): void {
+    const now = Date.now();
+    const stale =
+      this.writesSinceSample > Math.max(RESAMPLE_WRITES, this.density.size / 4) ||
+      (now - this.densitySampledAt > RESAMPLE_AGE_MS &&
+        c.dataVersion.get() !== this.densityDataVersion);
+    if (!stale) return;
+    const total = c.count.get() ?? 0;
+    let points: [number, number][];
+    if (total <= DENSITY_SAMPLE_SIZE) {
+      points = c.allPoints.all();
+    } else {
+      const [lo, hi] = c.pkBounds.get() ?? [null, null];
+      points = [];
+      if (lo !== null && hi !== null) {
+        for (let i = 0; i < DENSITY_SAMPLE_SIZE; i++) {
+          const p = c.pointAtPk.get(lo + Math.floor(Math.random() * (hi - lo + 1)));
+          if (p !== undefined) points.push(p);
+        }
+      }
+    }
+    this.density.load({ points, total });
+    this.densitySampledAt = now;
+    this.densityDataVersion = c.dataVersion.get() ?? -1;
+    this.writesSinceSample = 0;
+  }
+}

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { createStore } from "@geomesh/store";
+import { place } from "@geomesh/store/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { EmbeddedGeoStore } from "./index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "geomesh-embedded-behaviour-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => join(dir, `b-${++n}.sqlite`);
+
+describe("embedded store specifics", () => {
+  it("is created from a sqlite: URI through the store registry", async () => {
+    const path = fresh();
+    const store = createStore(`sqlite:${path}`, { region: "NE" });
+    expect(store).toBeInstanceOf(EmbeddedGeoStore);
+    await store.init();
+    await store.upsert([place("a", [0, 0])]);
+    expect((await store.stats()).bytes).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it("uses WAL journaling in the file it creates", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    const raw = new Database(path);
+    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    raw.close();
+    await store.close();
+  });
+
+  it("refuses a file that belongs to another region", async () => {
+    const path = fresh();
+    const ne = new EmbeddedGeoStore({ path, region: "NE" });
+    await ne.init();
+    await ne.close();
+    await expect(new EmbeddedGeoStore({ path, region: "SW" }).init()).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+    });
+  });
+
+  it("fails with STORE_UNAVAILABLE before init and after close", async () => {
+    const store = new EmbeddedGeoStore({ path: fresh(), region: "NE" });
+    await expect(store.get("x")).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await store.init();
+    await store.close();
+    await expect(store.near({ point: [0, 0], limit: 1 })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
+    await expect(store.init()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+  });
+
+  it("fails with STORE_UNAVAILABLE when the file cannot be opened", async () => {
+    const store = new EmbeddedGeoStore({
+      path: join(dir, "missing-dir", "x.sqlite"),
+      region: "NE",
+    });
+    await expect(store.init()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+  });
+
+  it("reports STORE_TIMEOUT when another writer holds the lock past the busy timeout", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE", busyTimeoutMs: 100 });
+    await store.init();
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const started = Date.now();
+      await expect(store.upsert([place("a", [0, 0])])).rejects.toMatchObject({
+        code: "STORE_TIMEOUT",
+        retryable: true,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      // Readers are not blocked by a writer in WAL mode.
+      expect(
+        await store.count({ selection: { kind: "near", point: [0, 0], maxDistance: 10 } }),
+      ).toBe(0);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    await store.upsert([place("a", [0, 0])]);
+    await store.close();
+  });
+
+  it("sees writes committed by another connection on the next query", async () => {
+    const path = fresh();
+    const a = new EmbeddedGeoStore({ path, region: "NE" });
+    const b = new EmbeddedGeoStore({ path, region: "NE" });
+    await a.init();
+    await b.init();
+    expect((await b.near({ point: [1, 1], limit: 1 })).hits).toHaveLength(0);
+    await a.upsert([place("x", [1, 1])]);
+    expect((await b.near({ point: [1, 1], limit: 1 })).hits.map((h) => h.place.id)).toEqual(["x"]);
+    await a.delete("x");
+    expect((await b.near({ point: [1, 1], limit: 1 })).hits).toHaveLength(0);
+    await a.close();
+    await b.close();
+  });
+
+  it("never echoes stored values in error messages", async () => {
+    const store = new EmbeddedGeoStore({ path: fresh(), region: "NE" });
+    await store.init();
+    const bad = place("secret-id-123", [0, 0], { name: "top secret name" });
+    (bad.location.coordinates as number[])[0] = 500;
+    const error = (await store.upsert([bad]).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: "GEO_INVALID_GEOMETRY" });
+    expect(error.message).not.toContain("top secret");
+    await store.close();
+  });
+});

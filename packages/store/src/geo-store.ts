@@ -1,0 +1,74 @@
+/**
+ * The storage contract every region store implements (embedded SQLite, MongoDB). Queries arrive
+ * already parsed and validated by `@geomesh/geo`; a store answers them with MongoDB's 2dsphere
+ * semantics (spherical metres on a 6 378 100 m sphere, geodesic edges, inclusive boundaries) and
+ * the orders fixed by the model: near by (distance, id), everything else by id.
+ */
+import type {
+  AggregateQuery,
+  CountQuery,
+  GridCounts,
+  IntersectsQuery,
+  NearQuery,
+  Page,
+  Place,
+  PlaceInput,
+  WithinQuery,
+} from "@geomesh/geo";
+import type { Logger } from "@geomesh/logger";
+
+/** What an upsert did to one item of its batch, in input order. */
+export interface UpsertOutcome {
+  readonly id: string;
+  /** `created` when no place had the id before this item, else `updated`. */
+  readonly status: "created" | "updated";
+}
+
+/** Size of a store. `bytes` is the on-disk size when the backend reports one. */
+export interface StoreStats {
+  readonly count: number;
+  readonly bytes?: number;
+}
+
+/** Options every adapter accepts. */
+export interface StoreOptions {
+  /** Region the store holds (used for naming and logs). */
+  readonly region: string;
+  /** Parent logger; adapters log through a child. Defaults to a silent logger. */
+  readonly logger?: Logger;
+}
+
+/**
+ * One region's places. `init()` must be called before anything else; `init()` and `close()` are
+ * idempotent. Failures are `GeomeshError`s (STORE_UNAVAILABLE, STORE_TIMEOUT, CONFLICT,
+ * GEO_INVALID_GEOMETRY, VALIDATION_FAILED, INTERNAL) whose messages never echo stored documents.
+ */
+export interface GeoStore {
+  /** Adapter name, e.g. `sqlite` or `mongodb`. */
+  readonly kind: string;
+  /** Opens the backend and ensures schema and indexes. */
+  init(): Promise<void>;
+  /** Nearest first, ordered by (distance, id); `next` when more hits follow. */
+  near(query: NearQuery): Promise<Page>;
+  /** Places inside a polygon, box or circle, ordered by id; `next` when more hits follow. */
+  within(query: WithinQuery): Promise<Page>;
+  /** Places whose point intersects a geometry, ordered by id; `next` when more hits follow. */
+  intersects(query: IntersectsQuery): Promise<Page>;
+  /** Number of places in a selection that pass the filter. */
+  count(query: CountQuery): Promise<number>;
+  /** Grid counts over a box (binned with `aggregateCellOf`, so every store agrees). */
+  aggregate(query: AggregateQuery): Promise<GridCounts>;
+  /**
+   * Inserts or replaces a batch atomically: every place is validated first and one invalid place
+   * writes nothing. `updatedAt` defaults to the time of the write. Returns one outcome per item.
+   */
+  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]>;
+  /** The place with this id, or `undefined`. */
+  get(id: string): Promise<Place | undefined>;
+  /** Removes a place; `true` when it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Count of places and, when known, bytes on disk. */
+  stats(): Promise<StoreStats>;
+  /** Releases connections and handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,107 @@
+/**
+ * A reference GeoStore in memory, answering from the brute-force oracles. It is the suite's own
+ * control (the conformance suite must pass against it) and a fake for tests of store consumers.
+ */
+import { GeomeshError } from "@geomesh/errors";
+import type {
+  AggregateQuery,
+  CountQuery,
+  GridCounts,
+  IntersectsQuery,
+  NearQuery,
+  Page,
+  Place,
+  PlaceInput,
+  WithinQuery,
+} from "@geomesh/geo";
+import {
+  bruteForceAggregate,
+  bruteForceCount,
+  bruteForceIntersects,
+  bruteForceNear,
+  bruteForceWithin,
+} from "@geomesh/geo/testing";
+import type { GeoStore, StoreStats, UpsertOutcome } from "../geo-store.js";
+import { preparePlaces } from "../place-checks.js";
+
+/** O(n) per query: for tests only. */
+export class MemoryGeoStore implements GeoStore {
+  readonly kind = "memory";
+  private readonly places = new Map<string, Place>();
+  private state: "new" | "open" | "closed" = "new";
+
+  init(): Promise<void> {
+    if (this.state === "closed")
+      return Promise.reject(new GeomeshError("STORE_UNAVAILABLE", "init: the store is closed"));
+    this.state = "open";
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.state = "closed";
+    return Promise.resolve();
+  }
+
+  private all(operation: string): Place[] {
+    if (this.state !== "open")
+      throw new GeomeshError(
+        "STORE_UNAVAILABLE",
+        `${operation}: the store is ${this.state === "new" ? "not initialised" : "closed"}`,
+      );
+    return [...this.places.values()];
+  }
+
+  private run<T>(operation: string, fn: (places: Place[]) => T): Promise<T> {
+    try {
+      // Copies, so callers cannot mutate stored places.
+      return Promise.resolve(structuredClone(fn(this.all(operation))));
+    } catch (error) {
+      return Promise.reject(
+        error instanceof Error ? error : new GeomeshError("INTERNAL", `${operation} failed`),
+      );
+    }
+  }
+
+  near(query: NearQuery): Promise<Page> {
+    return this.run("near", (all) => bruteForceNear(all, query));
+  }
+
+  within(query: WithinQuery): Promise<Page> {
+    return this.run("within", (all) => bruteForceWithin(all, query));
+  }
+
+  intersects(query: IntersectsQuery): Promise<Page> {
+    return this.run("intersects", (all) => bruteForceIntersects(all, query));
+  }
+
+  count(query: CountQuery): Promise<number> {
+    return this.run("count", (all) => bruteForceCount(all, query));
+  }
+
+  aggregate(query: AggregateQuery): Promise<GridCounts> {
+    return this.run("aggregate", (all) => bruteForceAggregate(all, query));
+  }
+
+  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]> {
+    return this.run("upsert", () => {
+      const prepared = preparePlaces(places);
+      return prepared.map((p): UpsertOutcome => {
+        const status = this.places.has(p.id) ? "updated" : "created";
+        this.places.set(p.id, structuredClone(p));
+        return { id: p.id, status };
+      });
+    });
+  }
+
+  get(id: string): Promise<Place | undefined> {
+    return this.run("get", () => this.places.get(id));
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.run("delete", () => this.places.delete(id));
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.run("stats", (all) => ({ count: all.length }));
+  }
+}

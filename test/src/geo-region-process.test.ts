@@ -12,9 +12,7 @@ import { promisify } from "node:util";
 import { defaultClusterInput } from "@geomesh/config";
 import { synthetic } from "@geomesh/datasets";
 import {
-  type NearQuery,
   type Place,
-  type WithinQuery,
   defaultRegionMap,
   parseNearBody,
   parseWithinBody,
@@ -125,7 +123,7 @@ describe("a region broker + worker on embedded stores, loaded with geomesh load"
       if (i % 3 === 0) body.maxDistance = Math.round(rand() * 200_000);
       if (i % 5 === 0) body.minDistance = Math.round(rand() * 5_000);
       const reply = await ask("geo.near", body);
-      const oracle = bruteForceNear(places, parseNearBody(body) as NearQuery);
+      const oracle = bruteForceNear(places, parseNearBody(body));
       expect(
         reply.features.map((f) => f.id),
         JSON.stringify(body),
@@ -151,7 +149,7 @@ describe("a region broker + worker on embedded stores, loaded with geomesh load"
               limit: 1000,
             };
       const reply = await ask("geo.within", body);
-      const oracle = bruteForceWithin(places, parseWithinBody(body) as WithinQuery);
+      const oracle = bruteForceWithin(places, parseWithinBody(body));
       expect(
         reply.features.map((f) => f.id),
         JSON.stringify(body),

@@ -13,6 +13,17 @@ describe("docs/errors.md", () => {
     expect(start, "docs/errors.md needs the codes markers").toBeGreaterThan(-1);
     const table = doc.slice(start + "<!-- codes:start -->".length, end).trim();
     // Regenerate with: node --import tsx -e 'import("@geomesh/errors").then(m=>console.log(m.renderErrorsDoc()))'
-    expect(table).toBe(renderErrorsDoc());
+    // Compare cell by cell: a formatter may pad the table's columns.
+    const cells = (text: string) =>
+      text
+        .trim()
+        .split("\n")
+        .map((row) =>
+          row
+            .split("|")
+            .map((c) => c.trim().replace(/^-{3,}$/, "---"))
+            .join("|"),
+        );
+    expect(cells(table)).toEqual(cells(renderErrorsDoc()));
   });
 });

@@ -78,6 +78,11 @@ export interface PeeringOptions {
   readonly peers: readonly PeerEndpoints[];
   /** Send work to idle peers when local workers are busy (default true). */
   readonly overflow?: boolean;
+  /**
+   * CURVE client options for the sockets that connect to peers (cloudbe, statefe); the bound
+   * ones (cloudfe, statebe, events) use the broker's server `curve`.
+   */
+  readonly curve?: CurveOptions;
 }
 
 /** Where a request came from and how to answer it. */
@@ -1033,9 +1038,10 @@ export class Broker {
     this.cloudfe = createRouter(limits, curve, peering.region);
     // immediate: a peer whose connection is not up has no pipe, so ROUTER_MANDATORY reports
     // sends to it (EHOSTUNREACH) instead of queueing them for a peer that may never come.
-    this.cloudbe = createRouter(limits, curve, peering.region, { immediate: true });
-    this.statebe = new zmq.Publisher({ linger: 0, sendHighWaterMark: 1000 });
+    this.cloudbe = createRouter(limits, peering.curve ?? {}, peering.region, { immediate: true });
+    this.statebe = new zmq.Publisher({ ...curve, linger: 0, sendHighWaterMark: 1000 });
     this.statefe = new zmq.Subscriber({
+      ...peering.curve,
       linger: 0,
       receiveHighWaterMark: 1000,
       maxMessageSize: 4096,
@@ -1043,7 +1049,7 @@ export class Broker {
     this.bound.cloud = await bindSocket(this.cloudfe, peering.cloud);
     this.bound.state = await bindSocket(this.statebe, peering.state);
     if (peering.events) {
-      this.eventsPub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 10_000 });
+      this.eventsPub = new zmq.Publisher({ ...curve, linger: 0, sendHighWaterMark: 10_000 });
       this.bound.events = await bindSocket(this.eventsPub, peering.events);
     }
     for (const peer of peering.peers) {

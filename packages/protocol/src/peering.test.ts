@@ -11,6 +11,8 @@ import { Flag } from "./frames.js";
 import { waitFor } from "./testing/index.js";
 import { FAST_HEARTBEAT } from "./testing/fixtures.js";
 import { Worker } from "./worker.js";
+import { curveClientOptions, curveServerOptions, generateKeyPair } from "./security.js";
+import { ZapAuthenticator } from "./zap-authenticator.js";
 
 const HB = FAST_HEARTBEAT; // 100 ms × 3
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -258,6 +260,62 @@ describe("broker peering", () => {
     // Rescued, never lost: re-dispatched at A, or given its one overflow hop to B.
     expect(["A", "B2"]).toContain(body(await pending));
     expect(a.status().peers!.find((p) => p.name === "D")!.alive).toBe(false);
+  });
+});
+
+describe("broker peering with CURVE", () => {
+  it("forwards across regions over authenticated, encrypted cloud and state links", async () => {
+    const brokerKeys = generateKeyPair(); // every broker holds the same pair
+    const clientKeys = generateKeyPair();
+    const zap = new ZapAuthenticator({
+      domain: "peering-test",
+      allow: [brokerKeys.publicKey, clientKeys.publicKey],
+    });
+    await zap.start();
+    things.push(zap);
+    const all = await nodes(["A", "B"]);
+    const server = curveServerOptions(brokerKeys, "peering-test");
+    const peerClient = curveClientOptions(brokerKeys, brokerKeys.publicKey);
+    const brokers: Broker[] = [];
+    for (const self of all) {
+      const peers = all
+        .filter((n) => n !== self)
+        .map((n) => ({ name: n.name, cloud: n.cloud, state: n.state }));
+      const b = new Broker({
+        name: self.name,
+        frontend: self.frontend,
+        backend: self.backend,
+        heartbeat: HB,
+        curve: server,
+        peering: {
+          region: self.name,
+          cloud: self.cloud,
+          state: self.state,
+          peers,
+          curve: peerClient,
+        },
+      });
+      await b.start();
+      things.push(b);
+      brokers.push(b);
+    }
+    const worker = new Worker({
+      endpoint: all[1]!.backend,
+      heartbeat: HB,
+      curve: curveClientOptions(clientKeys, brokerKeys.publicKey),
+      services: { "t.where@b": () => "B over CURVE" },
+    });
+    worker.start();
+    await worker.ready();
+    things.push(worker);
+    await waitFor(() => brokers[0]!.status().peers![0]!.alive, 3000, "B alive at A over CURVE");
+    const c = new Client({
+      endpoint: all[0]!.frontend,
+      heartbeat: HB,
+      curve: curveClientOptions(clientKeys, brokerKeys.publicKey),
+    });
+    clients.push(c);
+    expect(body(await c.request("t.where@B", "", { timeoutMs: 3000 }))).toBe("B over CURVE");
   });
 });
 

@@ -9,6 +9,8 @@ export interface BrokerServiceOptions {
   readonly frontend?: string | undefined;
   readonly backend?: string | undefined;
   readonly curve?: CurveOptions;
+  /** CURVE client options for the links this broker opens to its peers. */
+  readonly peerCurve?: CurveOptions;
   /** Overflow to idle peers when local workers are busy (default true; benchmarks turn it off). */
   readonly overflow?: boolean;
   readonly logger: Logger;
@@ -52,6 +54,7 @@ export class BrokerService {
                 .filter((r) => r.name !== region.name)
                 .map((r) => ({ name: r.name, cloud: r.endpoints.cloud, state: r.endpoints.state })),
               overflow: options.overflow ?? true,
+              ...(options.peerCurve ? { curve: options.peerCurve } : {}),
             },
           }
         : {}),

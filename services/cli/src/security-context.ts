@@ -26,7 +26,13 @@ export const CLIENT_KEY_NAME = "client";
 /** What a broker process needs to run CURVE: socket options and the allow-list's ZAP handler. */
 export interface BrokerSecurity {
   readonly keysDir: string;
+  /** Server options for the broker's bound sockets (frontend, backend). */
   readonly curve: CurveOptions;
+  /**
+   * Client options for the broker's own connecting sockets (peering: cloudbe → peers' cloudfe).
+   * Every broker holds the same `broker` pair, so a peer's server key is our own public key.
+   */
+  readonly peerCurve: CurveOptions;
   readonly authenticator: ZapAuthenticator;
   /** Re-reads every `*.pub` of `keysDir` into the allow-list; returns how many keys it holds. */
   reload(): number;
@@ -60,6 +66,7 @@ export function brokerSecurity(
   return {
     keysDir,
     curve: curveServerOptions(keys, authenticator.domain),
+    peerCurve: curveClientOptions(keys, keys.publicKey),
     authenticator,
     reload: load,
   };

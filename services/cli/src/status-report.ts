@@ -84,7 +84,7 @@ export function parseBrokerStatus(raw: unknown): BrokerSnapshot | undefined {
     state: raw.state,
     heartbeat: hb ? { intervalMs: num(hb.intervalMs), liveness: num(hb.liveness) } : undefined,
     workers: list(raw.workers).map((w) => ({
-      id: str(w.id, "?"),
+      id: printableId(str(w.id, "?")),
       dialect: str(w.dialect, "?"),
       credit: num(w.credit),
       inflight: num(w.inflight),
@@ -107,6 +107,14 @@ export function parseBrokerStatus(raw: unknown): BrokerSnapshot | undefined {
     counters,
     peers: parsePeers(raw.peers),
   };
+}
+
+/**
+ * Worker ids are ZeroMQ routing ids (often binary, sent as latin1): show those as hex, the way
+ * the broker's logs do.
+ */
+function printableId(id: string): string {
+  return /^[\x21-\x7e]+$/.test(id) ? id : Buffer.from(id, "latin1").toString("hex");
 }
 
 /** Peers as a list of objects, or as an object keyed by peer name. */

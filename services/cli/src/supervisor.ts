@@ -85,8 +85,8 @@ export class Supervisor {
       env: process.env,
     });
     m.child = child;
-    child.stdout!.pipe(m.log, { end: false });
-    child.stderr!.pipe(m.log, { end: false });
+    child.stdout.pipe(m.log, { end: false });
+    child.stderr.pipe(m.log, { end: false });
     child.on("exit", (code, signal) => {
       if (this.stopping) return;
       const now = Date.now();

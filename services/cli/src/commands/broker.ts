@@ -37,7 +37,7 @@ export function registerBroker(program: Command): void {
           backend: opts.backend,
           overflow: opts.overflow,
           logger: log,
-          ...(security ? { curve: security.curve } : {}),
+          ...(security ? { curve: security.curve, peerCurve: security.peerCurve } : {}),
         });
         await runService(securedService(service, security, log), log, globals.drainMs);
         log.info({ endpoints: service.broker.endpoints }, "broker ready");

@@ -650,7 +650,12 @@ export class Broker {
   private serviceEntry(name: string): ServiceEntry {
     let svc = this.services.get(name);
     if (!svc) {
-      svc = { name, queue: new ServiceQueue<Pending>(this.queueLimit), workers: [], next: 0 };
+      svc = {
+        name,
+        queue: new ServiceQueue<Pending>(this.queueLimit, this.onQueueChange),
+        workers: [],
+        next: 0,
+      };
       this.services.set(name, svc);
     }
     return svc;
@@ -837,6 +842,7 @@ export class Broker {
 
   /** Gives a worker queued requests while it has credit, oldest service queue first. */
   private feed(worker: WorkerEntry): void {
+    if (this.queuedTotal() === 0) return;
     while (!worker.draining && worker.inflight.size < worker.credit) {
       let best: ServiceEntry | undefined;
       let bestAge = Infinity;
@@ -1287,15 +1293,31 @@ export class Broker {
     }
   }
 
-  /** Free capacity changed: publish it once this tick is done (coalesces bursts). */
+  /**
+   * Free capacity changed: announce it within a short window (a tenth of the heartbeat, at most
+   * 50 ms), so a burst of changes costs one message instead of one per request.
+   */
   private capacityChanged(): void {
     if (!this.statebe || this.publishScheduled) return;
     this.publishScheduled = true;
-    setImmediate(() => {
-      this.publishScheduled = false;
-      this.publishState(false);
-    });
+    setTimeout(
+      () => {
+        this.publishScheduled = false;
+        this.publishState(false);
+      },
+      Math.min(50, this.heartbeat.intervalMs / 10),
+    ).unref();
   }
+
+  /** Requests waiting in all service queues (kept by the queues themselves). */
+  private queuedTotal(): number {
+    return this.queuedCount;
+  }
+
+  private queuedCount = 0;
+  private readonly onQueueChange = (delta: number): void => {
+    this.queuedCount += delta;
+  };
 
   /** statebe: `[region, free capacity]`, on change and every interval (the peer heartbeat). */
   private publishState(periodic: boolean): void {

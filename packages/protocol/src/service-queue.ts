@@ -7,7 +7,11 @@ export class ServiceQueue<T extends { queued: boolean }> {
   private head = 0;
   private live = 0;
 
-  constructor(readonly limit: number) {}
+  /** `onChange(+1/-1)` lets an owner keep a total over many queues without scanning them. */
+  constructor(
+    readonly limit: number,
+    private readonly onChange: (delta: number) => void = () => undefined,
+  ) {}
 
   get size(): number {
     return this.live;
@@ -21,6 +25,7 @@ export class ServiceQueue<T extends { queued: boolean }> {
     item.queued = true;
     this.items.push(item);
     this.live += 1;
+    this.onChange(1);
   }
 
   /** Puts an item back at the head (re-dispatch after its worker died keeps its place). */
@@ -33,6 +38,7 @@ export class ServiceQueue<T extends { queued: boolean }> {
       this.items.unshift(item);
     }
     this.live += 1;
+    this.onChange(1);
   }
 
   shift(): T | undefined {
@@ -43,6 +49,7 @@ export class ServiceQueue<T extends { queued: boolean }> {
       if (item?.queued) {
         item.queued = false;
         this.live -= 1;
+        this.onChange(-1);
         this.compact();
         return item;
       }
@@ -56,6 +63,7 @@ export class ServiceQueue<T extends { queued: boolean }> {
     if (!item.queued) return;
     item.queued = false;
     this.live -= 1;
+    this.onChange(-1);
   }
 
   /** Every live item, oldest first. */

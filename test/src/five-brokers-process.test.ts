@@ -106,6 +106,21 @@ describe("five brokers as processes", () => {
     expect(after.counters.overflowOut - before.counters.overflowOut).toBeGreaterThan(20);
   });
 
+  it("cannot deadlock when every worker slot is busy coordinating multi-region requests", async () => {
+    // 20 worker slots in the cluster; 300 unqualified geo requests at once, each touching
+    // several regions. Coordinators call region stores in-process, never waiting on another
+    // slot, so the saturated cluster drains instead of deadlocking.
+    const entries = ["NE", "SW"].map((r) => client(r));
+    const queries = Array.from({ length: 300 }, (_, i) => {
+      const c = entries[i % 2]!;
+      return i % 3 === 0
+        ? c.request("geo.within", JSON.stringify({ circle: { center: [-95, 37], radius: 900_000 }, limit: 5 }), { timeoutMs: 30_000 })
+        : c.request("geo.near", JSON.stringify({ point: [-100 + (i % 30), 38], limit: 5 }), { timeoutMs: 30_000 });
+    });
+    const replies = await Promise.all(queries);
+    expect(replies.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+  });
+
   it("loses no request and answers none twice when a broker and a worker are killed with -9 under load", async () => {
     const entry = ["NE", "MW", "SW", "CA"].map((r) => ({ region: r, c: client(r) }));
     const sent: Promise<{ status: number }>[] = [];

@@ -274,7 +274,6 @@ export class Broker {
   private readonly peerTable: PeerTable | undefined;
   private readonly ownRegion: string | undefined;
   private readonly peerInflight = new Map<string, Set<Pending>>();
-  private lastPublished = -1;
   private publishScheduled = false;
   private timers: NodeJS.Timeout[] = [];
   private loops: Promise<void>[] = [];
@@ -911,7 +910,7 @@ export class Broker {
     if (this.peerTable) {
       for (const dead of this.peerTable.expire(now))
         this.onPeerDead(dead.name, "silent on the state flow");
-      this.publishState(true);
+      this.publishState();
     }
     const expiry = this.heartbeat.intervalMs * this.heartbeat.liveness;
     for (const w of [...this.workers.values()]) {
@@ -1058,10 +1057,31 @@ export class Broker {
       this.eventsPub = new zmq.Publisher({ ...curve, linger: 0, sendHighWaterMark: 10_000 });
       this.bound.events = await bindSocket(this.eventsPub, peering.events);
     }
-    for (const peer of peering.peers) {
-      // The peer's routing id on this link is its region name (ZMQ_CONNECT_ROUTING_ID).
-      this.cloudbe.connect(peer.cloud, { routingId: peer.name });
-      this.statefe.connect(peer.state);
+    // ZMQ_CONNECT_ROUTING_ID is set before each connect, as libzmq intends; zeromq.js still
+    // warns that an option set after the first connect "will not take effect". Silence that
+    // one message while connecting (the warning is emitted synchronously).
+    const original = Object.getOwnPropertyDescriptor(process, "emitWarning");
+    const emitWarning = process.emitWarning.bind(process) as (
+      warning: string | Error,
+      ...rest: unknown[]
+    ) => void;
+    Object.defineProperty(process, "emitWarning", {
+      configurable: true,
+      writable: true,
+      value: (warning: string | Error, ...rest: unknown[]) => {
+        if (String(warning).startsWith("Socket option will not take effect")) return;
+        emitWarning(warning, ...rest);
+      },
+    });
+    try {
+      for (const peer of peering.peers) {
+        // The peer's routing id on this link is its region name (ZMQ_CONNECT_ROUTING_ID).
+        this.cloudbe.connect(peer.cloud, { routingId: peer.name });
+        this.statefe.connect(peer.state);
+      }
+    } finally {
+      if (original) Object.defineProperty(process, "emitWarning", original);
+      else Reflect.deleteProperty(process, "emitWarning");
     }
     this.statefe.subscribe();
     this.loops.push(
@@ -1069,7 +1089,7 @@ export class Broker {
       this.cloudBackendLoop(this.cloudbe),
       this.stateLoop(this.statefe),
     );
-    this.publishState(true);
+    this.publishState();
   }
 
   /** The peer to overflow a request to: none if it already took its overflow hop. */
@@ -1294,19 +1314,18 @@ export class Broker {
   }
 
   /**
-   * Free capacity changed: announce it within a short window (a tenth of the heartbeat, at most
-   * 50 ms), so a burst of changes costs one message instead of one per request.
+   * Free capacity changed: announce it once the current burst of events is handled (one message
+   * per event-loop turn, not per request). Always sent, even if the number equals the last one:
+   * peers decrement their view of us on every overflow they send, and only our announcement
+   * restores it. With no live peer there is nobody to tell but the periodic heartbeat.
    */
   private capacityChanged(): void {
-    if (!this.statebe || this.publishScheduled) return;
+    if (!this.statebe || this.publishScheduled || !this.peerTable?.anyAlive()) return;
     this.publishScheduled = true;
-    setTimeout(
-      () => {
-        this.publishScheduled = false;
-        this.publishState(false);
-      },
-      Math.min(50, this.heartbeat.intervalMs / 10),
-    ).unref();
+    setImmediate(() => {
+      this.publishScheduled = false;
+      this.publishState();
+    });
   }
 
   /** Requests waiting in all service queues (kept by the queues themselves). */
@@ -1320,14 +1339,11 @@ export class Broker {
   };
 
   /** statebe: `[region, free capacity]`, on change and every interval (the peer heartbeat). */
-  private publishState(periodic: boolean): void {
+  private publishState(): void {
     const socket = this.statebe;
     const region = this.options.peering?.region;
     if (!socket || socket.closed || !region) return;
-    const capacity = this.freeCapacity();
-    if (!periodic && capacity === this.lastPublished) return;
-    this.lastPublished = capacity;
-    socket.send([region, String(capacity)]).catch(() => undefined);
+    socket.send([region, String(this.freeCapacity())]).catch(() => undefined);
   }
 
   private toCloudFrontend(identity: Buffer, frames: OutFrame[]): void {

@@ -75,6 +75,12 @@ export class PeerTable {
     if (peer) peer.capacity = Math.max(0, peer.capacity - 1);
   }
 
+  /** Whether any peer is alive (someone to announce capacity changes to). */
+  anyAlive(): boolean {
+    for (const peer of this.peers.values()) if (peer.alive) return true;
+    return false;
+  }
+
   get(name: string): PeerState | undefined {
     return this.peers.get(name.toLowerCase());
   }

@@ -263,6 +263,32 @@ describe("broker peering", () => {
   });
 });
 
+describe("state flow", () => {
+  it("announces capacity after every burst of changes, not only on the heartbeat", async () => {
+    const all = await nodes(["A", "B"]);
+    const [, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    await labelWorker(all[1]!, "B", 1, 5, ["t.where@B"]);
+    await waitFor(() => b!.status().peers![0]!.alive, 3000, "A alive at B");
+    const sub = new zmq.Subscriber({ linger: 0 });
+    raw.push(sub);
+    sub.connect(all[1]!.state);
+    sub.subscribe();
+    await sleep(150);
+    let heard = 0;
+    const counting = (async () => {
+      for await (const _ of sub) heard += 1;
+    })().catch(() => undefined);
+    const c = client(all[0]!);
+    const t0 = Date.now();
+    for (let i = 0; i < 30; i++) await c.request("t.where@B", "");
+    const periodicOnly = Math.ceil((Date.now() - t0) / HB.intervalMs) + 1;
+    // Each request takes B's only slot and frees it: far more announcements than heartbeats.
+    expect(heard).toBeGreaterThan(periodicOnly * 2);
+    sub.close();
+    await counting;
+  });
+});
+
 describe("broker peering with CURVE", () => {
   it("forwards across regions over authenticated, encrypted cloud and state links", async () => {
     const brokerKeys = generateKeyPair(); // every broker holds the same pair

@@ -1,4 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { formatSummary } from "@geomesh/datasets";
+import { runLoad } from "../load-runner.js";
 import { resolve } from "node:path";
 import {
   type ClusterConfig,
@@ -17,6 +19,7 @@ interface UpOptions {
   readonly dataDir?: string;
   readonly basePort?: number;
   readonly testServices: boolean;
+  readonly sampleData: boolean;
 }
 
 /** The effective config: --config (or the default five regions), then single-value flags. */
@@ -63,6 +66,7 @@ export function registerUp(program: Command): void {
       intInRange(1024, 65000),
     )
     .option("--test-services", "workers also serve sys.sleep", false)
+    .option("--no-sample-data", "do not load the bundled US cities and ZIPs on first run")
     .action(async (opts: UpOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = makeLogger("up", globals);
@@ -133,5 +137,15 @@ export function registerUp(program: Command): void {
       process.stdout.write(
         `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nPress Ctrl-C to stop.\n`,
       );
+      const marker = resolve(dataDir, ".sample-data-loaded");
+      if (opts.sampleData && !existsSync(marker)) {
+        process.stdout.write("First run: loading the bundled US cities (GeoNames, CC BY 4.0) and ZIP centroids…\n");
+        for (const source of ["cities", "zips"]) {
+          const summary = await runLoad(source, { config, batchSize: 500, concurrency: 4, timeoutMs: 60_000, progress: process.stderr.isTTY });
+          process.stdout.write(`${source}: ${formatSummary(summary).split("\n")[0]}\n`);
+        }
+        writeFileSync(marker, `${new Date().toISOString()}\n`);
+        process.stdout.write("Sample data loaded; later runs reuse it.\n");
+      }
     });
 }

@@ -114,8 +114,14 @@ describe("five brokers as processes", () => {
     const queries = Array.from({ length: 300 }, (_, i) => {
       const c = entries[i % 2]!;
       return i % 3 === 0
-        ? c.request("geo.within", JSON.stringify({ circle: { center: [-95, 37], radius: 900_000 }, limit: 5 }), { timeoutMs: 30_000 })
-        : c.request("geo.near", JSON.stringify({ point: [-100 + (i % 30), 38], limit: 5 }), { timeoutMs: 30_000 });
+        ? c.request(
+            "geo.within",
+            JSON.stringify({ circle: { center: [-95, 37], radius: 900_000 }, limit: 5 }),
+            { timeoutMs: 30_000 },
+          )
+        : c.request("geo.near", JSON.stringify({ point: [-100 + (i % 30), 38], limit: 5 }), {
+            timeoutMs: 30_000,
+          });
     });
     const replies = await Promise.all(queries);
     expect(replies.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
@@ -143,5 +149,23 @@ describe("five brokers as processes", () => {
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(sent.length).toBeGreaterThan(200);
     for (const { c } of entry) expect(c.counters.unexpectedReplies).toBe(0);
+  });
+
+  it("keeps serving a dead broker's region through the live brokers", async () => {
+    // South's broker was killed above; its store is still reachable by every worker.
+    const c = client("NE");
+    const reply = await c.request("sys.echo@South", "still served", { timeoutMs: 5000 });
+    expect(reply.status).toBe(200);
+    expect(reply.body.toString()).toBe("still served");
+    const near = await c.request(
+      "geo.near@South",
+      JSON.stringify({ point: [-84.39, 33.75], limit: 1 }),
+      { timeoutMs: 5000 },
+    );
+    expect(near.status).toBe(200);
+    const status = JSON.parse((await c.request("broker.status", "")).body.toString()) as {
+      peers: { name: string; alive: boolean }[];
+    };
+    expect(status.peers.find((p) => p.name === "South")?.alive).toBe(false);
   });
 });

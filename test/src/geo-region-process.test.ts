@@ -11,12 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { defaultClusterInput } from "@geomesh/config";
 import { synthetic } from "@geomesh/datasets";
-import {
-  type Place,
-  defaultRegionMap,
-  parseNearBody,
-  parseWithinBody,
-} from "@geomesh/geo";
+import { type Place, defaultRegionMap, parseNearBody, parseWithinBody } from "@geomesh/geo";
 import { bruteForceNear, bruteForceWithin, seededRandom } from "@geomesh/geo/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";

@@ -139,9 +139,17 @@ export function registerUp(program: Command): void {
       );
       const marker = resolve(dataDir, ".sample-data-loaded");
       if (opts.sampleData && !existsSync(marker)) {
-        process.stdout.write("First run: loading the bundled US cities (GeoNames, CC BY 4.0) and ZIP centroids…\n");
+        process.stdout.write(
+          "First run: loading the bundled US cities (GeoNames, CC BY 4.0) and ZIP centroids…\n",
+        );
         for (const source of ["cities", "zips"]) {
-          const summary = await runLoad(source, { config, batchSize: 500, concurrency: 4, timeoutMs: 60_000, progress: process.stderr.isTTY });
+          const summary = await runLoad(source, {
+            config,
+            batchSize: 500,
+            concurrency: 4,
+            timeoutMs: 60_000,
+            progress: process.stderr.isTTY,
+          });
           process.stdout.write(`${source}: ${formatSummary(summary).split("\n")[0]}\n`);
         }
         writeFileSync(marker, `${new Date().toISOString()}\n`);

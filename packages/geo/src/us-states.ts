@@ -1,3 +1,4 @@
+import { DEFAULT_REGION_STATES } from "@geomesh/config";
 /**
  * US state and territory codes mapped to the ids (FIPS codes) and names in `us-atlas`'s
  * `states-10m.json`. All 50 states, DC and the five inhabited territories (PR, VI, GU, AS, MP)
@@ -70,43 +71,11 @@ export function isUsStateCode(code: string): code is UsStateCode {
   return Object.hasOwn(US_STATES, code);
 }
 
-/** The default five-region split of DESIGN §1 (same as `@geomesh/config`'s `DEFAULT_REGION_STATES`). */
+/** The default five-region split of DESIGN §1, from the one list in `@geomesh/config`. */
 export const DEFAULT_REGIONS: readonly {
   readonly name: string;
   readonly polygon: { readonly states: readonly UsStateCode[] };
-}[] = [
-  { name: "NE", polygon: { states: ["CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"] } },
-  {
-    name: "South",
-    polygon: {
-      states: [
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "MD",
-        "NC",
-        "SC",
-        "VA",
-        "WV",
-        "AL",
-        "KY",
-        "MS",
-        "TN",
-        "AR",
-        "LA",
-        "PR",
-        "VI",
-      ],
-    },
-  },
-  {
-    name: "MW",
-    polygon: { states: ["IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"] },
-  },
-  { name: "SW", polygon: { states: ["TX", "OK", "NM", "AZ", "CO", "UT", "NV"] } },
-  {
-    name: "CA",
-    polygon: { states: ["CA", "OR", "WA", "ID", "MT", "WY", "AK", "HI", "GU", "AS", "MP"] },
-  },
-];
+}[] = Object.entries(DEFAULT_REGION_STATES).map(([name, states]) => ({
+  name,
+  polygon: { states: states.filter(isUsStateCode) },
+}));

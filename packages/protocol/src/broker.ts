@@ -31,6 +31,7 @@ import {
   type CurveOptions,
   type SocketLimits,
   bindSocket,
+  receiveLoop,
   createRouter,
   sendNow,
 } from "./sockets.js";
@@ -459,18 +460,8 @@ export class Broker {
 
   // --- frontend -------------------------------------------------------------------------------
 
-  private async frontendLoop(socket: zmq.Router): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        try {
-          this.onFrontend(msg);
-        } catch (err) {
-          this.log.error({ err }, "frontend handler failed");
-        }
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "frontend loop ended");
-    }
+  private frontendLoop(socket: zmq.Router): Promise<void> {
+    return receiveLoop(socket, "frontend", this.log, (msg) => this.onFrontend(msg));
   }
 
   private onFrontend(msg: Buffer[]): void {
@@ -548,9 +539,8 @@ export class Broker {
     }
     const flags =
       req.dialect === "gmp" ? req.flags : this.nonIdempotent.has(req.service) ? 0 : Flag.IDEMPOTENT;
-    const p: Pending = {
-      key: (this.seq++).toString(36),
-      origin: {
+    const p = this.newPending(
+      {
         kind: "client",
         identity,
         session,
@@ -558,19 +548,9 @@ export class Broker {
         requestId: req.requestId,
         serviceRaw: req.serviceRaw,
       },
-      service: req.service,
-      flags,
-      traceId: req.traceId,
-      body: req.body,
-      received: now,
-      deadline: now + (req.timeoutMs || this.defaultTimeoutMs),
-      queued: false,
-      worker: undefined,
-      peer: undefined,
-      done: false,
-      held: undefined,
-      streamed: false,
-    };
+      { ...req, flags },
+      now,
+    );
     if (req.service.startsWith(MMI_PREFIX) || req.service === BROKER_STATUS_SERVICE) {
       this.answerInternal(p);
       return;
@@ -606,6 +586,30 @@ export class Broker {
       }
     }
     this.dispatch(p);
+  }
+
+  /** A request record with a fresh key and its deadline (the request's timeout, else the default). */
+  private newPending(
+    origin: ClientOrigin | PeerOrigin,
+    req: Pick<ClientRequest, "service" | "flags" | "traceId" | "body" | "timeoutMs">,
+    now: number,
+  ): Pending {
+    return {
+      key: (this.seq++).toString(36),
+      origin,
+      service: req.service,
+      flags: req.flags,
+      traceId: req.traceId,
+      body: req.body,
+      received: now,
+      deadline: now + (req.timeoutMs || this.defaultTimeoutMs),
+      queued: false,
+      worker: undefined,
+      peer: undefined,
+      done: false,
+      held: undefined,
+      streamed: false,
+    };
   }
 
   /** 8/MMI and the broker's own status service. */
@@ -698,18 +702,8 @@ export class Broker {
 
   // --- backend --------------------------------------------------------------------------------
 
-  private async backendLoop(socket: zmq.Router): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        try {
-          this.onBackend(msg);
-        } catch (err) {
-          this.log.error({ err }, "backend handler failed");
-        }
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "backend loop ended");
-    }
+  private backendLoop(socket: zmq.Router): Promise<void> {
+    return receiveLoop(socket, "backend", this.log, (msg) => this.onBackend(msg));
   }
 
   private onBackend(msg: Buffer[]): void {
@@ -1170,18 +1164,8 @@ export class Broker {
     }
   }
 
-  private async cloudFrontendLoop(socket: zmq.Router): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        try {
-          this.onCloudFrontend(msg);
-        } catch (err) {
-          this.log.error({ err }, "cloud frontend handler failed");
-        }
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "cloud frontend loop ended");
-    }
+  private cloudFrontendLoop(socket: zmq.Router): Promise<void> {
+    return receiveLoop(socket, "cloud frontend", this.log, (msg) => this.onCloudFrontend(msg));
   }
 
   /** Requests from peers: an ownership hop for this region, or overflow for us to run. */
@@ -1213,9 +1197,8 @@ export class Broker {
     this.counters.requests += 1;
     if ((parsed.flags & Flag.OVERFLOWED) !== 0) this.counters.overflowIn += 1;
     const now = Date.now();
-    const p: Pending = {
-      key: (this.seq++).toString(36),
-      origin: {
+    const p = this.newPending(
+      {
         kind: "peer",
         identity,
         session: undefined,
@@ -1223,19 +1206,9 @@ export class Broker {
         requestId: parsed.requestId,
         serviceRaw: parsed.serviceRaw,
       },
-      service: parsed.service,
-      flags: parsed.flags,
-      traceId: parsed.traceId,
-      body: parsed.body,
-      received: now,
-      deadline: now + (parsed.timeoutMs || this.defaultTimeoutMs),
-      queued: false,
-      worker: undefined,
-      peer: undefined,
-      done: false,
-      held: undefined,
-      streamed: false,
-    };
+      parsed,
+      now,
+    );
     if (this.state !== "running") {
       this.reply(p, true, 503, [
         errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down")),
@@ -1247,18 +1220,8 @@ export class Broker {
     this.dispatch(p);
   }
 
-  private async cloudBackendLoop(socket: zmq.Router): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        try {
-          this.onCloudBackend(msg);
-        } catch (err) {
-          this.log.error({ err }, "cloud backend handler failed");
-        }
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "cloud backend loop ended");
-    }
+  private cloudBackendLoop(socket: zmq.Router): Promise<void> {
+    return receiveLoop(socket, "cloud backend", this.log, (msg) => this.onCloudBackend(msg));
   }
 
   /** Replies from peers to requests we sent them. */
@@ -1282,19 +1245,18 @@ export class Broker {
     }
   }
 
-  private async stateLoop(socket: zmq.Subscriber): Promise<void> {
-    try {
-      for await (const [name, capacity] of socket) {
-        const peer = name?.toString("latin1");
-        const cap = Number(capacity?.toString("latin1"));
-        if (!peer || !Number.isInteger(cap) || cap < 0 || !this.peerTable) continue;
-        if (this.peerTable.update(peer, cap))
-          this.log.info({ peer, capacity: cap }, "peer broker alive");
-        if (cap > 0) this.offloadQueues();
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "state loop ended");
-    }
+  private stateLoop(socket: zmq.Subscriber): Promise<void> {
+    return receiveLoop(socket, "state", this.log, (msg) => this.onState(msg));
+  }
+
+  /** A peer's state announcement: `[region, free capacity]`. */
+  private onState([name, capacity]: Buffer[]): void {
+    const peer = name?.toString("latin1");
+    const cap = Number(capacity?.toString("latin1"));
+    if (!peer || !Number.isInteger(cap) || cap < 0 || !this.peerTable) return;
+    if (this.peerTable.update(peer, cap))
+      this.log.info({ peer, capacity: cap }, "peer broker alive");
+    if (cap > 0) this.offloadQueues();
   }
 
   /** Queued requests that may still take their overflow hop go to peers that announced room. */

@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   type SocketLimits,
   createDealer,
+  receiveLoop,
   sendNow,
 } from "./sockets.js";
 
@@ -300,15 +301,14 @@ export class Client {
     if (err) o.sink.onError(err);
   }
 
-  private async receiveLoop(socket: zmq.Dealer): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        if (socket !== this.socket) break;
-        this.onMessage(msg);
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "client receive loop ended");
-    }
+  private receiveLoop(socket: zmq.Dealer): Promise<void> {
+    return receiveLoop(
+      socket,
+      "client receive",
+      this.log,
+      (msg) => this.onMessage(msg),
+      () => socket !== this.socket,
+    );
   }
 
   private onMessage(msg: Buffer[]): void {

@@ -1,3 +1,4 @@
+import type { Logger } from "@geomesh/logger";
 import * as zmq from "zeromq";
 
 /** Socket limits applied to every geomesh socket so a hostile peer cannot exhaust memory. */
@@ -100,4 +101,30 @@ export async function bindSocket(socket: zmq.Socket, endpoint: string): Promise<
   const port = /:(\d+)$/.exec(bound)?.[1];
   if (m && port && m[1] !== "*" && m[1] !== "0.0.0.0") return `tcp://${m[1]}:${port}`;
   return bound;
+}
+
+/**
+ * Reads a socket until it is closed, handing each message to `onMessage`. A handler that throws
+ * is logged and the loop goes on (one bad message must not stop a broker); `replaced()` returning
+ * true ends the loop early (the connection was swapped for a new one).
+ */
+export async function receiveLoop(
+  socket: zmq.Socket & { [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> },
+  what: string,
+  log: Logger,
+  onMessage: (msg: Buffer[]) => void,
+  replaced: () => boolean = () => false,
+): Promise<void> {
+  try {
+    for await (const msg of socket) {
+      if (replaced()) break;
+      try {
+        onMessage(msg);
+      } catch (err) {
+        log.error({ err }, `${what} handler failed`);
+      }
+    }
+  } catch (err) {
+    if (!socket.closed) log.error({ err }, `${what} loop ended`);
+  }
 }

@@ -10,7 +10,13 @@ import {
 } from "./codec.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { Flag, Verb } from "./frames.js";
-import { type CurveOptions, type SocketLimits, createDealer, sendNow } from "./sockets.js";
+import {
+  type CurveOptions,
+  type SocketLimits,
+  createDealer,
+  receiveLoop,
+  sendNow,
+} from "./sockets.js";
 
 /** One request as a handler sees it. */
 export interface WorkerRequest {
@@ -313,19 +319,14 @@ export class Worker {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  private async receiveLoop(socket: zmq.Dealer): Promise<void> {
-    try {
-      for await (const msg of socket) {
-        if (socket !== this.socket) break;
-        try {
-          this.onMessage(msg);
-        } catch (err) {
-          this.log.error({ err }, "worker message handler failed");
-        }
-      }
-    } catch (err) {
-      if (!socket.closed) this.log.error({ err }, "worker receive loop ended");
-    }
+  private receiveLoop(socket: zmq.Dealer): Promise<void> {
+    return receiveLoop(
+      socket,
+      "worker receive",
+      this.log,
+      (msg) => this.onMessage(msg),
+      () => socket !== this.socket,
+    );
   }
 
   private onMessage(msg: Buffer[]): void {

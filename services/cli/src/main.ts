@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { intInRange, parseLogLevel } from "./arg-parsers.js";
 import { registerBroker } from "./commands/broker.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerGateway } from "./commands/gateway.js";
 import { registerLoad } from "./commands/load.js";
 import { registerStatus } from "./commands/status.js";
 import { registerUp } from "./commands/up.js";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerUp(program);
   registerLoad(program);
+  registerGateway(program);
   registerStatus(program);
   registerKeys(program);
   return program;

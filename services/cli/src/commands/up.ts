@@ -20,6 +20,7 @@ interface UpOptions {
   readonly basePort?: number;
   readonly testServices: boolean;
   readonly sampleData: boolean;
+  readonly gatewayPort?: number;
 }
 
 /** The effective config: --config (or the default five regions), then single-value flags. */
@@ -43,6 +44,7 @@ function effectiveConfig(globals: GlobalOptions, opts: UpOptions): ClusterConfig
   const input = defaultClusterInput({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.basePort ? { basePort: opts.basePort } : {}),
+    ...(opts.gatewayPort === undefined ? {} : { gatewayPort: opts.gatewayPort }),
     ...(opts.workers === undefined ? {} : { workersPerRegion: opts.workers }),
   });
   return parseClusterConfig(input, "built-in default with flags");
@@ -67,6 +69,11 @@ export function registerUp(program: Command): void {
     )
     .option("--test-services", "workers also serve sys.sleep", false)
     .option("--no-sample-data", "do not load the bundled US cities and ZIPs on first run")
+    .option(
+      "--gateway-port <port>",
+      "HTTP port of the gateway (default: the config's, 8080)",
+      intInRange(0, 65535),
+    )
     .action(async (opts: UpOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const log = makeLogger("up", globals);
@@ -105,6 +112,7 @@ export function registerUp(program: Command): void {
           });
         }
       }
+      specs.push({ name: "gateway", wave: 2, args: [...common, "gateway"] });
       const supervisor = new Supervisor(resolve(dataDir, "logs"), log);
       let stopping = false;
       const stop = (signal: string) => {
@@ -122,7 +130,7 @@ export function registerUp(program: Command): void {
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.stdout.write(
-        `geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length} workers (logs in ${resolve(dataDir, "logs")})…\n`,
+        `geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length - 1} workers and the gateway (logs in ${resolve(dataDir, "logs")})…\n`,
       );
       try {
         await supervisor.start(specs);
@@ -135,7 +143,7 @@ export function registerUp(program: Command): void {
           `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`,
       );
       process.stdout.write(
-        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nPress Ctrl-C to stop.\n`,
+        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nHTTP API: http://${config.gateway.host}:${config.gateway.port}/v1/places/near?lng=-73.99&lat=40.73 (OpenAPI UI at /docs)\nPress Ctrl-C to stop.\n`,
       );
       const marker = resolve(dataDir, ".sample-data-loaded");
       if (opts.sampleData && !existsSync(marker)) {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { defaultClusterInput } from "@geomesh/config";
 import { Client } from "@geomesh/protocol";
-import { GEOMESH_BIN, freePort, spawnUntil, stopAll } from "./processes.js";
+import { GEOMESH_BIN, freePortRange, spawnUntil, stopAll } from "./processes.js";
 import { type BenchOptions, type BenchReport, fmt, percentile } from "./report.js";
 
 const REGIONS = ["NE", "South", "MW", "SW", "CA"];
@@ -21,7 +21,7 @@ interface Cluster {
 }
 
 async function startCluster(dir: string, overflow: boolean): Promise<Cluster> {
-  const base = ((await freePort()) % 20_000) + 30_000;
+  const base = await freePortRange(50);
   const input = defaultClusterInput({ dataDir: dir, basePort: base, workersPerRegion: 2 });
   const config = join(dir, `cluster-${overflow ? "on" : "off"}.json`);
   writeFileSync(config, JSON.stringify(input));

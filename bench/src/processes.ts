@@ -1,25 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+
+export { freePort, freePortRange } from "@geomesh/protocol/testing";
 
 export const GEOMESH_BIN = fileURLToPath(
   new URL("../../services/cli/bin/geomesh.js", import.meta.url),
 );
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** Spawns a process and resolves once a stdout line matches `ready`. */
 export async function spawnUntil(

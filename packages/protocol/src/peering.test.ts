@@ -2,13 +2,12 @@
  * Broker peering over real tcp sockets: cloud links (ROUTER↔ROUTER, routing ids = region
  * names), state flow (PUB/SUB) and the six fixes to the guide's peering3.
  */
-import { type Server, createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { Broker, type PeerEndpoints } from "./broker.js";
 import { Client } from "./client.js";
 import { Flag } from "./frames.js";
-import { waitFor } from "./testing/index.js";
+import { freePorts, waitFor } from "./testing/index.js";
 import { FAST_HEARTBEAT } from "./testing/fixtures.js";
 import { Worker } from "./worker.js";
 import { curveClientOptions, curveServerOptions, generateKeyPair } from "./security.js";
@@ -26,25 +25,6 @@ afterEach(async () => {
   for (const t of things.splice(0).reverse()) await t.stop(0);
 });
 
-/** Distinct free loopback endpoints: every listener stays open until all ports are chosen. */
-async function ports(n: number): Promise<string[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Server>((resolve) => {
-          const s = createServer().listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const out = servers.map((s) => {
-    const a = s.address();
-    return `tcp://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return out;
-}
-
 interface Node {
   name: string;
   frontend: string;
@@ -54,7 +34,7 @@ interface Node {
 }
 
 async function nodes(names: string[]): Promise<Node[]> {
-  const eps = await ports(names.length * 4);
+  const eps = (await freePorts(names.length * 4)).map((p) => `tcp://127.0.0.1:${p}`);
   return names.map((name, i) => ({
     name,
     frontend: eps[4 * i]!,

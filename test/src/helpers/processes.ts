@@ -1,31 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { type Server, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+
+export { freeEndpoint, freePort, freePortRange } from "@geomesh/protocol/testing";
 
 export const GEOMESH_BIN = fileURLToPath(
   new URL("../../../services/cli/bin/geomesh.js", import.meta.url),
 );
-
-/** A loopback port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-export async function freeEndpoint(): Promise<string> {
-  return `tcp://127.0.0.1:${await freePort()}`;
-}
 
 export interface LogLine {
   readonly level?: number;
@@ -100,26 +80,4 @@ export class GeomeshProcess {
     this.kill("SIGKILL");
     await this.exited;
   }
-}
-
-/** A base port such that `count` consecutive loopback ports are free right now. */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 25_000);
-    const servers: Server[] = [];
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) {
-      ok = await new Promise<boolean>((resolve) => {
-        const s = createServer();
-        s.once("error", () => resolve(false));
-        s.listen(p, "127.0.0.1", () => {
-          servers.push(s);
-          resolve(true);
-        });
-      });
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
 }

@@ -26,3 +26,5 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+export { freeEndpoint, freePort, freePortRange, freePorts } from "./ports.js";

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePorts } from "@geomesh/protocol/testing";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClusterConfigInput } from "@geomesh/config";
@@ -85,36 +85,15 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(timer);
 }
 
-/** A loopback port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 /** Writes a cluster config with the given regions on free loopback ports; returns its path. */
 export async function writeTestConfig(
   dir: string,
   regions: readonly { name: string; states: string[] }[],
   extra: Partial<ClusterConfigInput> = {},
 ): Promise<{ path: string; input: ClusterConfigInput }> {
-  const used = new Set<number>();
-  const ep = async (): Promise<string> => {
-    let port = await freePort();
-    while (used.has(port)) port = await freePort();
-    used.add(port);
-    return `tcp://127.0.0.1:${port}`;
-  };
+  // Distinct ports for every endpoint of every region.
+  const ports = await freePorts(regions.length * 5);
+  const ep = (): Promise<string> => Promise.resolve(`tcp://127.0.0.1:${ports.pop()!}`);
   const regionInputs: ClusterConfigInput["regions"] = [];
   for (const r of regions)
     regionInputs.push({

@@ -52,6 +52,13 @@ export const clusterSchema = z
       .strictObject({
         host: z.string().min(1).default("127.0.0.1"),
         port: z.int().min(0).max(65535).default(8080),
+        /** Per client address: at most `max` requests per `windowMs` (429 past it); 0 = off. */
+        rateLimit: z
+          .strictObject({
+            max: z.int().min(0).max(100_000_000).default(6000),
+            windowMs: z.int().min(100).max(3_600_000).default(60_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     heartbeat: z

@@ -1,39 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Coordinator, executeLeaf } from "@geomesh/coordinator";
-import { defaultRegionMap } from "@geomesh/geo";
-import type { GeoStore } from "@geomesh/store";
-import { EmbeddedGeoStore } from "@geomesh/store-embedded";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "./app.js";
+import { type AppFixture, appFixture, place } from "./testing/app-fixture.js";
 
-const map = defaultRegionMap();
-const stores = new Map<string, GeoStore>();
-let dir = "";
+let fixture: AppFixture;
 let app: FastifyInstance;
 
-const place = (id: string, lng: number, lat: number, category = "cafe") => ({
-  id,
-  name: `place ${id}`,
-  category,
-  location: { type: "Point", coordinates: [lng, lat] },
-  tags: ["t"],
-  properties: { n: 1 },
-});
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "geomesh-gw-"));
-  for (const name of map.names()) {
-    const store = new EmbeddedGeoStore({ region: name, path: join(dir, `${name}.sqlite`) });
-    await store.init();
-    stores.set(name, store);
-  }
-  const coordinator = new Coordinator(map, (region, request) =>
-    executeLeaf(stores.get(region)!, region, map, request),
-  );
-  await coordinator.execute("place.upsert", {
+  fixture = await appFixture();
+  app = fixture.app;
+  await fixture.coordinator.execute("place.upsert", {
     places: [
       place("nyc", -74.006, 40.7128),
       place("jc", -74.07, 40.72, "park"),
@@ -41,20 +16,9 @@ beforeAll(async () => {
       place("wv", -80.7, 39.6),
     ],
   });
-  app = await buildApp({
-    coordinator,
-    cluster: {
-      regionStatus: () => Promise.resolve({ NE: { alive: true } }),
-      ready: () => Promise.resolve({ ready: true, detail: {} }),
-    },
-  });
 });
 
-afterAll(async () => {
-  await app.close();
-  for (const s of stores.values()) await s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture.close());
 
 describe("gateway HTTP API", () => {
   it("answers GET /v1/places/near with a GeoJSON FeatureCollection, nearest first, with distance and region", async () => {
@@ -286,9 +250,41 @@ describe("gateway HTTP API", () => {
         "/v1/places/near",
         "/v1/places/search",
         "/v1/places/{id}",
+        "/v1/places/bulk",
         "/v1/regions",
+        "/v1/cluster",
       ]),
     );
+    const spec = docs.json<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: { name: string; in: string }[];
+            requestBody?: { content: Record<string, unknown> };
+            responses: Record<string, unknown>;
+          }
+        >
+      >;
+    }>();
+    const near = spec.paths["/v1/places/near"]!.get!;
+    expect(near.parameters!.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        "lng",
+        "lat",
+        "limit",
+        "maxDistance",
+        "minDistance",
+        "category",
+        "cursor",
+      ]),
+    );
+    expect(Object.keys(near.responses)).toEqual(expect.arrayContaining(["200", "400", "429"]));
+    expect(Object.keys(spec.paths["/v1/places/bulk"]!.post!.requestBody!.content)).toEqual([
+      "application/x-ndjson",
+    ]);
+    expect(spec.paths["/v1/places/search"]!.post!.requestBody).toBeDefined();
     expect((await app.inject({ url: "/docs" })).statusCode).toBeLessThan(400);
   });
 });

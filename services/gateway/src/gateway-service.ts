@@ -6,7 +6,8 @@ import type { Logger } from "@geomesh/logger";
 import type { CurveOptions } from "@geomesh/protocol";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
-import type { ClusterView } from "./routes/cluster.js";
+import type { ClusterView, RegionStatus } from "./cluster-view.js";
+import { GatewayMetrics } from "./gateway-metrics.js";
 
 export interface GatewayServiceOptions {
   readonly config: ClusterConfig;
@@ -21,15 +22,29 @@ export interface GatewayServiceOptions {
 /** Errors that mean "this broker did not answer" — worth asking another broker. */
 const UNREACHABLE = new Set(["BROKER_UNAVAILABLE", "TIMEOUT"]);
 
+interface BrokerStatusReply {
+  workers?: unknown[];
+  freeCapacity?: number;
+  pending?: number;
+  services?: { queued?: number }[];
+  peers?: { name: string; alive: boolean; capacity: number }[];
+  counters?: Record<string, number>;
+}
+
 /**
  * Composition root of the gateway: one client per region broker, a coordinator whose leaf
- * requests (`geo.near@ne`, …) go to the owning region's broker — or, if that broker does not
- * answer, through any other broker (every broker is an entry point) — and the HTTP app.
+ * requests (`geo.near@ne`, …) go to the owning region's broker — or, when that broker is down,
+ * through the live ones (every broker is an entry point and any worker can serve any region) —
+ * and the HTTP app. A probe of every broker's status each heartbeat interval keeps the view of
+ * which brokers are up; it also feeds `/v1/regions`, `/readyz` and `/metrics`.
  */
 export class GatewayService {
   private app: FastifyInstance | undefined;
   private readonly clients = new Map<string, GeomeshClient>();
   private started: Promise<void> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private status: Record<string, RegionStatus> = {};
+  private probing: Promise<void> | undefined;
   address = "";
 
   constructor(readonly options: GatewayServiceOptions) {}
@@ -54,71 +69,123 @@ export class GatewayService {
     return c;
   }
 
+  /** Asks every broker for its status (once at a time) and records who answered. */
+  private probe(): Promise<void> {
+    this.probing ??= (async () => {
+      const next: Record<string, RegionStatus> = {};
+      await Promise.all(
+        this.options.config.regions.map(async ({ name }) => {
+          try {
+            const s = await this.client(name).request<BrokerStatusReply>(
+              "broker.status",
+              {},
+              { timeoutMs: this.options.config.heartbeat.intervalMs },
+            );
+            next[name] = {
+              reachable: true,
+              workers: s.workers?.length ?? 0,
+              ...(s.freeCapacity === undefined ? {} : { freeCapacity: s.freeCapacity }),
+              ...(s.pending === undefined ? {} : { pending: s.pending }),
+              queued: (s.services ?? []).reduce((n, x) => n + (x.queued ?? 0), 0),
+              ...(s.peers ? { peers: s.peers } : {}),
+              ...(s.counters ? { counters: s.counters } : {}),
+            };
+          } catch {
+            next[name] = { reachable: false };
+          }
+        }),
+      );
+      for (const [name, s] of Object.entries(next)) {
+        if (this.status[name]?.reachable !== s.reachable && this.status[name] !== undefined)
+          this.options.logger.warn(
+            { region: name, reachable: s.reachable },
+            "broker reachability changed",
+          );
+      }
+      this.status = next;
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  /** The owner first when it is not known to be down, then the brokers that are up, then the rest. */
+  private entryOrder(region: string, names: readonly string[]): string[] {
+    const up = (n: string) => this.status[n]?.reachable !== false;
+    const others = names.filter((n) => n !== region);
+    return [
+      ...(up(region) ? [region] : []),
+      ...others.filter(up),
+      ...(up(region) ? [] : [region]),
+      ...others.filter((n) => !up(n)),
+    ];
+  }
+
   private async doStart(): Promise<void> {
     const { config, logger } = this.options;
     const map = buildRegionMap(config.regions.map((r) => ({ name: r.name, polygon: r.polygon })));
     const names = map.names();
+    const view: ClusterView = {
+      regionStatus: () => Promise.resolve(this.status),
+      ready: () => {
+        const reachable = names.filter((n) => this.status[n]?.reachable === true);
+        return Promise.resolve({
+          ready: reachable.length > 0,
+          detail: {
+            reachable,
+            unreachable: names.filter((n) => !reachable.includes(n)),
+            degraded: reachable.length < names.length,
+          },
+        });
+      },
+    };
+    const metrics = new GatewayMetrics(() => view.regionStatus());
     const leaf: LeafCaller = async (region, request) => {
       const service = `${request.service}@${region}`;
       const body = serviceBodyOf(request);
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       let lastError: unknown;
-      // The owner's broker first; then the others, which forward or serve it themselves.
-      for (const entry of [region, ...names.filter((n) => n !== region)]) {
+      for (const entry of this.entryOrder(region, names)) {
         try {
-          return await this.client(entry).request(service, body);
+          const reply = await this.client(entry).request(service, body);
+          metrics.observeLeaf(region, request.service, "ok", seconds());
+          return reply;
         } catch (err) {
-          if (!isGeomeshError(err) || !UNREACHABLE.has(err.code)) throw err;
+          if (!isGeomeshError(err) || !UNREACHABLE.has(err.code)) {
+            metrics.observeLeaf(
+              region,
+              request.service,
+              isGeomeshError(err) ? err.code : "INTERNAL",
+              seconds(),
+            );
+            throw err;
+          }
           lastError = err;
+          this.status = { ...this.status, [entry]: { reachable: false } };
           logger.warn({ region, entry, code: err.code }, "broker did not answer; trying another");
         }
       }
+      metrics.observeLeaf(region, request.service, "UNREACHABLE", seconds());
       throw lastError;
     };
-    const view: ClusterView = {
-      regionStatus: async () => {
-        const out: Record<string, unknown> = {};
-        await Promise.all(
-          names.map(async (name) => {
-            try {
-              const s = await this.client(name).request<Record<string, unknown>>(
-                "broker.status",
-                {},
-                { timeoutMs: 1000 },
-              );
-              out[name] = {
-                reachable: true,
-                workers: (s.workers as unknown[] | undefined)?.length ?? 0,
-                freeCapacity: s.freeCapacity,
-                pending: s.pending,
-                peers: s.peers,
-                counters: s.counters,
-              };
-            } catch {
-              out[name] = { reachable: false };
-            }
-          }),
-        );
-        return out;
-      },
-      ready: async () => {
-        const status = await view.regionStatus();
-        const reachable = Object.entries(status)
-          .filter(([, s]) => (s as { reachable: boolean }).reachable)
-          .map(([n]) => n);
-        return {
-          ready: reachable.length > 0,
-          detail: { reachable, unreachable: names.filter((n) => !reachable.includes(n)) },
-        };
-      },
-    };
-    this.app = await buildApp({ coordinator: new Coordinator(map, leaf), cluster: view, logger });
+    await this.probe();
+    this.probeTimer = setInterval(() => void this.probe(), config.heartbeat.intervalMs);
+    this.probeTimer.unref();
+    this.app = await buildApp({
+      coordinator: new Coordinator(map, leaf),
+      cluster: view,
+      logger,
+      metrics,
+      rateLimit: config.gateway.rateLimit,
+    });
     this.address = await this.app.listen({ host: this.options.host, port: this.options.port });
     logger.info({ address: this.address }, "gateway listening");
   }
 
   async stop(): Promise<void> {
     await this.started?.catch(() => undefined);
+    clearInterval(this.probeTimer);
     await this.app?.close();
+    await this.probing?.catch(() => undefined);
     for (const c of this.clients.values()) await c.close();
   }
 }

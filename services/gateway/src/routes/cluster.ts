@@ -1,12 +1,8 @@
 import type { RegionMap } from "@geomesh/geo";
 import type { FastifyInstance } from "fastify";
+import type { ClusterView } from "../cluster-view.js";
 
-export interface ClusterView {
-  /** Live status per region (from the brokers); absent when unknown. */
-  regionStatus(): Promise<Record<string, unknown>>;
-  /** Whether the gateway can serve: at least one broker reachable. */
-  ready(): Promise<{ ready: boolean; detail: Record<string, unknown> }>;
-}
+const unlimited = { rateLimit: false } as const;
 
 /** `/v1/regions`, `/v1/cluster`, `/healthz`, `/readyz`. */
 export function clusterRoutes(map: RegionMap, view: ClusterView) {
@@ -34,8 +30,8 @@ export function clusterRoutes(map: RegionMap, view: ClusterView) {
       },
       async () => ({ regions: await view.regionStatus() }),
     );
-    app.get("/healthz", { schema: { hide: true } }, () => ({ status: "ok" }));
-    app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    app.get("/healthz", { schema: { hide: true }, config: unlimited }, () => ({ status: "ok" }));
+    app.get("/readyz", { schema: { hide: true }, config: unlimited }, async (_request, reply) => {
       const r = await view.ready();
       return reply
         .status(r.ready ? 200 : 503)

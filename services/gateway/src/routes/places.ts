@@ -1,7 +1,9 @@
 import type { Coordinator } from "@geomesh/coordinator";
 import { GeomeshError } from "@geomesh/errors";
-import { parseSearchBody } from "@geomesh/geo";
-import type { FastifyInstance } from "fastify";
+import { LIMITS, parseSearchBody } from "@geomesh/geo";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { sendNdjsonPages, wantsNdjson } from "../plugins/ndjson.js";
+import { schemas } from "../schemas.js";
 
 const NEAR_PARAMS = new Set([
   "lng",
@@ -60,79 +62,70 @@ export function nearBodyFromQuery(query: Record<string, unknown>): Record<string
   return body;
 }
 
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", minLength: 1, maxLength: 128 } },
-} as const;
+/** The page size of a streamed (NDJSON) result when the request gives no limit. */
+const STREAM_PAGE = LIMITS.maxLimit;
+
+type Body = Record<string, unknown>;
+
+/** Runs a paged query: as one FeatureCollection page, or (NDJSON) every page as a stream. */
+async function answer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Body,
+  run: (body: Body) => Promise<unknown>,
+): Promise<unknown> {
+  if (!wantsNdjson(request)) return run(body);
+  const paged = body.limit === undefined ? { ...body, limit: STREAM_PAGE } : body;
+  return sendNdjsonPages(reply, async (cursor) => {
+    const fc = (await run(cursor === undefined ? paged : { ...paged, cursor })) as {
+      features: unknown[];
+      next?: string;
+    };
+    return fc;
+  });
+}
+
+function objectBody(body: unknown, what: string): Body {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new GeomeshError("VALIDATION_FAILED", `body must be ${what}`);
+  return body as Body;
+}
 
 /** `/v1/places/*`: near, search, and place get/put/delete. */
 export function placeRoutes(coordinator: Coordinator) {
   return function routes(app: FastifyInstance, _opts: unknown, done: () => void): void {
-    app.get(
-      "/v1/places/near",
-      {
-        schema: {
-          summary: "Nearest places to a point (GeoJSON FeatureCollection, nearest first)",
-          tags: ["places"],
-        },
-      },
-      async (request) =>
-        coordinator.execute(
-          "geo.near",
-          nearBodyFromQuery(request.query as Record<string, unknown>),
-        ),
+    app.get("/v1/places/near", { schema: schemas.near }, async (request, reply) =>
+      answer(request, reply, nearBodyFromQuery(request.query as Body), (b) =>
+        coordinator.execute("geo.near", b),
+      ),
     );
 
-    app.post(
-      "/v1/places/search",
-      {
-        schema: {
-          summary: "Search by near / within / intersects with filter, limit and cursor",
-          tags: ["places"],
-        },
-      },
-      async (request) => coordinator.run(parseSearchBody(request.body)),
+    app.post("/v1/places/search", { schema: schemas.search }, async (request, reply) =>
+      answer(request, reply, objectBody(request.body, "a JSON search object"), (b) =>
+        coordinator.run(parseSearchBody(b)),
+      ),
     );
 
-    app.get(
-      "/v1/places/:id",
-      { schema: { summary: "One place as a GeoJSON Feature", tags: ["places"], params: idParams } },
-      async (request) =>
-        coordinator.execute("place.get", { id: (request.params as { id: string }).id }),
+    app.get("/v1/places/:id", { schema: schemas.getPlace }, async (request) =>
+      coordinator.execute("place.get", { id: (request.params as { id: string }).id }),
     );
 
-    app.put(
-      "/v1/places/:id",
-      {
-        schema: {
-          summary: "Create or replace a place (written to the region that owns its location)",
-          tags: ["places"],
-          params: idParams,
-        },
-      },
-      async (request) => {
-        const id = (request.params as { id: string }).id;
-        const body = request.body;
-        if (typeof body !== "object" || body === null || Array.isArray(body))
-          throw new GeomeshError("VALIDATION_FAILED", "body must be a place object");
-        const given = (body as { id?: unknown }).id;
-        if (given !== undefined && given !== id)
-          throw new GeomeshError("VALIDATION_FAILED", "body id differs from the id in the path", {
-            data: { field: "id" },
-          });
-        const result = (await coordinator.execute("place.upsert", { ...body, id })) as {
-          results: unknown[];
-        };
-        return result.results[0];
-      },
-    );
+    app.put("/v1/places/:id", { schema: schemas.putPlace }, async (request) => {
+      const id = (request.params as { id: string }).id;
+      const body = objectBody(request.body, "a place object");
+      const given = body.id;
+      if (given !== undefined && given !== id)
+        throw new GeomeshError("VALIDATION_FAILED", "body id differs from the id in the path", {
+          data: { field: "id" },
+        });
+      const result = (await coordinator.execute("place.upsert", { ...body, id })) as {
+        results: unknown[];
+      };
+      return result.results[0];
+    });
 
-    app.delete(
-      "/v1/places/:id",
-      { schema: { summary: "Delete a place", tags: ["places"], params: idParams } },
-      async (request) =>
-        coordinator.execute("place.delete", { id: (request.params as { id: string }).id }),
+    app.delete("/v1/places/:id", { schema: schemas.deletePlace }, async (request) =>
+      coordinator.execute("place.delete", { id: (request.params as { id: string }).id }),
     );
     done();
   };

@@ -17,9 +17,24 @@ export function registerGateway(program: Command): void {
       intInRange(0, 65535),
     )
     .option("--host <host>", "address to listen on (default: the config's gateway.host)")
-    .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
+    .option(
+      "--rate-limit <n>",
+      "requests per client address per window (default: the config's gateway.rateLimit.max; 0 = off)",
+      intInRange(0, 100_000_000),
+    )
+    .action(async (opts: { port?: number; host?: string; rateLimit?: number }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const config = loadConfig(globals);
+      const loaded = loadConfig(globals);
+      const config =
+        opts.rateLimit === undefined
+          ? loaded
+          : {
+              ...loaded,
+              gateway: {
+                ...loaded.gateway,
+                rateLimit: { ...loaded.gateway.rateLimit, max: opts.rateLimit },
+              },
+            };
       const log = makeLogger("gateway", globals);
       const curve = clientCurve(config);
       const service = new GatewayService({

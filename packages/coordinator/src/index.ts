@@ -10,3 +10,4 @@ export {
   type RegionHit,
   type RegionPage,
 } from "./features.js";
+export { type PlaceEvent, placeEventOf } from "./place-event.js";

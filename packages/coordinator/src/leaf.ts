@@ -1,18 +1,20 @@
 import { GeomeshError } from "@geomesh/errors";
 import { type Page, type RegionMap, type ServiceRequest, completePlace } from "@geomesh/geo";
-import type { GeoStore } from "@geomesh/store";
+import type { GeoStore, PlaceChange } from "@geomesh/store";
 import { type RegionPage, pageToFeatureCollection, placeToFeature } from "./features.js";
 
 /**
  * Runs one leaf request (`<service>@<region>`) against that region's store and returns the
  * JSON reply. Writes are checked for ownership: a place is written only to the region that
- * owns its location (the 50 km rule included).
+ * owns its location (the 50 km rule included). `onChange` hears every committed change (after
+ * the store's transaction, in seq order) — the worker publishes them as place events.
  */
 export async function executeLeaf(
   store: GeoStore,
   region: string,
   map: RegionMap,
   request: ServiceRequest,
+  onChange?: (region: string, change: PlaceChange) => void,
 ): Promise<unknown> {
   switch (request.service) {
     case "geo.near":
@@ -43,6 +45,7 @@ export async function executeLeaf(
       });
       const now = new Date();
       const outcomes = await store.upsert(request.places.map((p) => completePlace(p, now)));
+      if (onChange) for (const o of outcomes) onChange(region, o.change);
       return { results: outcomes.map((o) => ({ id: o.id, status: o.status, region })) };
     }
     case "place.get": {
@@ -51,8 +54,11 @@ export async function executeLeaf(
         throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(request.id)}`);
       return placeToFeature(place, region);
     }
-    case "place.delete":
-      return { id: request.id, deleted: await store.delete(request.id), region };
+    case "place.delete": {
+      const change = await store.delete(request.id);
+      if (change && onChange) onChange(region, change);
+      return { id: request.id, deleted: change !== undefined, region };
+    }
   }
 }
 

@@ -25,6 +25,7 @@ import {
   DEFAULT_NON_IDEMPOTENT_SERVICES,
   type HeartbeatOptions,
 } from "./heartbeat.js";
+import { EventSequencer, type SequencerCounters } from "./event-sequencer.js";
 import { PeerTable } from "./peer-table.js";
 import { ServiceQueue } from "./service-queue.js";
 import {
@@ -209,6 +210,8 @@ export interface BrokerStatus {
   readonly pending: number;
   readonly clients: number;
   readonly counters: Readonly<BrokerCounters>;
+  /** This region's place events (with an events socket): last seq published and counters. */
+  readonly events?: Readonly<SequencerCounters> & { readonly lastSeq: number };
   readonly peers?: {
     name: string;
     alive: boolean;
@@ -221,6 +224,13 @@ export interface BrokerStatus {
 const MMI_PREFIX = "mmi.";
 /** The broker's own status service (JSON), used by `geomesh status`. */
 export const BROKER_STATUS_SERVICE = "broker.status";
+/**
+ * `broker.publish@<region>`: a worker hands a committed place event to the region's broker, which
+ * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]`.
+ */
+export const BROKER_PUBLISH_PREFIX = "broker.publish@";
+/** How long a missing event number holds back later ones before it is skipped (ms). */
+export const EVENT_HOLD_MS = 500;
 
 /**
  * A Majordomo broker: 7/MDP clients and workers byte for byte, plus the extended GMP dialect
@@ -271,7 +281,10 @@ export class Broker {
   private cloudbe: zmq.Router | undefined;
   private statebe: zmq.Publisher | undefined;
   private statefe: zmq.Subscriber | undefined;
-  private eventsPub: zmq.Publisher | undefined;
+  private eventsPub: zmq.XPublisher | undefined;
+  private sequencer: EventSequencer<Buffer> | undefined;
+  /** Topic of this region's events: its name and a dot (names cannot hold dots, so no prefix clash). */
+  private eventsTopic = "";
   private readonly peerTable: PeerTable | undefined;
   private readonly ownRegion: string | undefined;
   private readonly peerInflight = new Map<string, Set<Pending>>();
@@ -436,6 +449,9 @@ export class Broker {
       pending: this.pending.size,
       clients: this.sessions.size,
       counters: { ...this.counters },
+      ...(this.sequencer
+        ? { events: { ...this.sequencer.counters, lastSeq: this.sequencer.lastSeq } }
+        : {}),
       ...(this.peerTable
         ? {
             peers: this.peerTable.list().map((p) => ({
@@ -555,6 +571,7 @@ export class Broker {
       this.answerInternal(p);
       return;
     }
+    if (this.publishInternal(p)) return;
     if (this.state !== "running") {
       this.reply(p, true, 503, [
         errorBody(new GeomeshError("SHUTTING_DOWN", "broker is shutting down")),
@@ -610,6 +627,65 @@ export class Broker {
       held: undefined,
       streamed: false,
     };
+  }
+
+  /**
+   * `broker.publish@REGION`: published here when REGION is ours; left to `route` (the ownership
+   * hop) when it is a live peer's and the request came from a client; otherwise refused — an
+   * event is never published by a broker that does not own its region.
+   */
+  private publishInternal(p: Pending): boolean {
+    if (!p.service.startsWith(BROKER_PUBLISH_PREFIX)) return false;
+    const target = p.service.slice(BROKER_PUBLISH_PREFIX.length);
+    const answer = (status: number, err?: GeomeshError) =>
+      this.reply(p, true, status, [err ? errorBody(err) : Buffer.from("{}")]);
+    if (target === this.ownRegion && this.sequencer) {
+      const seq = Number(p.body[0]?.toString("latin1"));
+      const payload = p.body[1];
+      if (!Number.isSafeInteger(seq) || seq < 1 || payload === undefined || p.body.length !== 2) {
+        this.counters.badRequests += 1;
+        answer(400, new GeomeshError("BAD_REQUEST", "publish takes [seq, event] body frames"));
+        return true;
+      }
+      this.sequencer.push(seq, payload);
+      answer(200);
+      return true;
+    }
+    const peer = this.peerTable?.get(target);
+    if (peer && p.origin.kind === "client" && this.peerTable?.isAlive(target)) return false;
+    answer(
+      503,
+      new GeomeshError(
+        peer ? "PEER_LOST" : "REGION_NOT_FOUND",
+        peer
+          ? `region ${target}'s broker is not reachable; the event is not published`
+          : `no events socket for region ${JSON.stringify(target.slice(0, 40))} here`,
+      ),
+    );
+    return true;
+  }
+
+  /** Publishes on the events socket: `[topic, kind, seq, body?]`. */
+  private publishEvent(kind: "event" | "sync" | "tick", seq: number, body?: Buffer): void {
+    const socket = this.eventsPub;
+    if (!socket || socket.closed) return;
+    const frames: (string | Buffer)[] = [this.eventsTopic, kind, String(seq)];
+    if (body) frames.push(body);
+    socket.send(frames).catch((err: unknown) => this.onSendError("events", err as Error));
+  }
+
+  /** XPUB: a gateway subscribed to our topic: tell it where the sequence stands (its start mark). */
+  private async eventsSubscriptionLoop(socket: zmq.XPublisher): Promise<void> {
+    try {
+      for await (const [msg] of socket) {
+        if (!msg || msg[0] !== 1) continue;
+        const topic = msg.subarray(1).toString("latin1");
+        if (topic === "" || this.eventsTopic.startsWith(topic))
+          this.publishEvent("sync", this.sequencer?.lastSeq ?? 0);
+      }
+    } catch (err) {
+      if (!socket.closed) this.log.warn({ err }, "events subscription loop ended");
+    }
   }
 
   /** 8/MMI and the broker's own status service. */
@@ -901,6 +977,8 @@ export class Broker {
 
   private onHeartbeatTick(): void {
     const now = Date.now();
+    // The events heartbeat: gateways learn the last seq (a gap after a lost last event) and liveness.
+    if (this.sequencer) this.publishEvent("tick", this.sequencer.lastSeq);
     if (this.peerTable) {
       for (const dead of this.peerTable.expire(now))
         this.onPeerDead(dead.name, "silent on the state flow");
@@ -928,6 +1006,7 @@ export class Broker {
 
   private sweepDeadlines(): void {
     const now = Date.now();
+    this.sequencer?.tick(now);
     for (const p of this.pending.values()) {
       if (p.done) continue;
       if (now >= p.deadline) {
@@ -1048,8 +1127,24 @@ export class Broker {
     this.bound.cloud = await bindSocket(this.cloudfe, peering.cloud);
     this.bound.state = await bindSocket(this.statebe, peering.state);
     if (peering.events) {
-      this.eventsPub = new zmq.Publisher({ ...curve, linger: 0, sendHighWaterMark: 10_000 });
+      // XPUB, verbose: every gateway's subscription reaches us, so each gets its own sync mark.
+      this.eventsPub = new zmq.XPublisher({
+        ...curve,
+        linger: 0,
+        sendHighWaterMark: 10_000,
+        verbosity: "allSubs",
+        maxMessageSize: 4096,
+      });
       this.bound.events = await bindSocket(this.eventsPub, peering.events);
+      this.eventsTopic = `${peering.region}.`;
+      this.sequencer = new EventSequencer<Buffer>(
+        (seq, body) => this.publishEvent("event", seq, body),
+        {
+          holdMs: EVENT_HOLD_MS,
+          maxHeld: 10_000,
+        },
+      );
+      this.loops.push(this.eventsSubscriptionLoop(this.eventsPub));
     }
     // ZMQ_CONNECT_ROUTING_ID is set before each connect, as libzmq intends; zeromq.js still
     // warns that an option set after the first connect "will not take effect". Silence that
@@ -1215,6 +1310,7 @@ export class Broker {
       ]);
       return;
     }
+    if (this.publishInternal(p)) return;
     this.pending.set(p.key, p);
     // Never forwarded again: it runs here, or takes its one overflow hop.
     this.dispatch(p);

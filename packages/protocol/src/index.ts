@@ -7,7 +7,9 @@ export {
   type HeartbeatOptions,
 } from "./heartbeat.js";
 export {
+  BROKER_PUBLISH_PREFIX,
   BROKER_STATUS_SERVICE,
+  EVENT_HOLD_MS,
   Broker,
   type BrokerCounters,
   type BrokerOptions,

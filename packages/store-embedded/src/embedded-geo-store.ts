@@ -47,7 +47,9 @@ import {
 } from "@geomesh/geo";
 import { type Logger, silentLogger } from "@geomesh/logger";
 import {
+  CHANGES_KEPT,
   type GeoStore,
+  type PlaceChange,
   preparePlaces,
   type StoreOptions,
   type StoreStats,
@@ -128,6 +130,13 @@ interface Compiled {
   readonly inTransaction: Database.Transaction<(run: () => unknown) => unknown>;
   readonly getById: Statement<[string], PlaceRow>;
   readonly pkById: Statement<[string], number>;
+  readonly locationById: Statement<[string], [number, number, number]>;
+  readonly insertChange: Statement<
+    [PlaceChange["kind"], string, number | null, number | null, string],
+    unknown
+  >;
+  readonly pruneChanges: Statement<[number], unknown>;
+  readonly changesAfter: Statement<[number, number], ChangeRow>;
   readonly idByPk: Statement<[number], string>;
   readonly rowsByPks: Statement<[string], PlaceRow>;
   readonly insert: Statement<
@@ -145,6 +154,8 @@ interface Compiled {
   readonly allPoints: Statement<[], [number, number]>;
   readonly dataVersion: Statement<[], number>;
 }
+
+type ChangeRow = [number, PlaceChange["kind"], string, number | null, number | null, string];
 
 function toPlace(row: PlaceRow): Place {
   const [, id, name, category, lng, lat, tags, properties, updatedAt] = row;
@@ -457,13 +468,14 @@ export class EmbeddedGeoStore implements GeoStore {
       );
     }
     return this.write("upsert", (c) => {
+      const at = new Date().toISOString();
       const outcomes: UpsertOutcome[] = [];
       for (const p of prepared) {
         const [lng, lat] = p.location.coordinates;
         const tags = JSON.stringify(p.tags);
         const properties = JSON.stringify(p.properties);
-        const pk = c.pkById.get(p.id);
-        if (pk === undefined) {
+        const before = c.locationById.get(p.id);
+        if (before === undefined) {
           c.insert.run(
             p.id,
             cellOf(lng, lat),
@@ -475,8 +487,9 @@ export class EmbeddedGeoStore implements GeoStore {
             properties,
             p.updatedAt,
           );
-          outcomes.push({ id: p.id, status: "created" });
+          outcomes.push({ id: p.id, status: "created", change: this.record(c, "created", p, at) });
         } else {
+          const [pk, prevLng, prevLat] = before;
           c.update.run(
             cellOf(lng, lat),
             lng,
@@ -488,12 +501,50 @@ export class EmbeddedGeoStore implements GeoStore {
             p.updatedAt,
             pk,
           );
-          outcomes.push({ id: p.id, status: "updated" });
+          outcomes.push({
+            id: p.id,
+            status: "updated",
+            change: this.record(c, "updated", p, at, [prevLng, prevLat]),
+          });
         }
       }
       this.writesSinceSample += prepared.length;
       return outcomes;
     });
+  }
+
+  /** Appends a change to the outbox (inside the write's transaction) and prunes old ones now and then. */
+  private record(
+    c: Compiled,
+    kind: PlaceChange["kind"],
+    place: Place,
+    at: string,
+    previous?: LngLat,
+  ): PlaceChange {
+    const seq = Number(
+      c.insertChange.run(
+        kind,
+        JSON.stringify(place),
+        previous?.[0] ?? null,
+        previous?.[1] ?? null,
+        at,
+      ).lastInsertRowid,
+    );
+    if (seq % 1024 === 0) c.pruneChanges.run(seq - CHANGES_KEPT);
+    return previous ? { seq, kind, place, previous, at } : { seq, kind, place, at };
+  }
+
+  changesSince(seq: number, limit: number): Promise<PlaceChange[]> {
+    return this.read("changesSince", (c) =>
+      c.changesAfter
+        .all(Math.max(0, Math.floor(seq)), Math.max(0, Math.floor(limit)))
+        .map(([s, kind, place, prevLng, prevLat, at]) => {
+          const change = { seq: s, kind, place: JSON.parse(place) as Place, at };
+          return prevLng === null || prevLat === null
+            ? change
+            : { ...change, previous: [prevLng, prevLat] as LngLat };
+        }),
+    );
   }
 
   get(id: string): Promise<Place | undefined> {
@@ -503,11 +554,13 @@ export class EmbeddedGeoStore implements GeoStore {
     });
   }
 
-  delete(id: string): Promise<boolean> {
+  delete(id: string): Promise<PlaceChange | undefined> {
     return this.write("delete", (c) => {
-      const changed = c.deleteById.run(id).changes > 0;
-      if (changed) this.writesSinceSample += 1;
-      return changed;
+      const row = c.getById.get(id);
+      if (row === undefined) return undefined;
+      c.deleteById.run(id);
+      this.writesSinceSample += 1;
+      return this.record(c, "deleted", toPlace(row), new Date().toISOString());
     });
   }
 
@@ -539,6 +592,18 @@ export class EmbeddedGeoStore implements GeoStore {
         .prepare<[string], PlaceRow>(`SELECT ${PLACE_COLUMNS} FROM places AS p WHERE p.id = ?`)
         .raw(),
       pkById: db.prepare<[string], number>("SELECT pk FROM places WHERE id = ?").pluck(),
+      locationById: db
+        .prepare<[string], [number, number, number]>("SELECT pk, lng, lat FROM places WHERE id = ?")
+        .raw(),
+      insertChange: db.prepare(
+        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at) VALUES (?, ?, ?, ?, ?)",
+      ),
+      pruneChanges: db.prepare("DELETE FROM changes WHERE seq <= ?"),
+      changesAfter: db
+        .prepare<[number, number], ChangeRow>(
+          "SELECT seq, kind, place, prev_lng, prev_lat, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .raw(),
       idByPk: db.prepare<[number], string>("SELECT id FROM places WHERE pk = ?").pluck(),
       rowsByPks: db
         .prepare<[string], PlaceRow>(

@@ -33,6 +33,45 @@ describe("embedded store specifics", () => {
     await store.close();
   });
 
+  it("upgrades a schema-1 file in place: places kept, changes numbered from 1", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    await store.upsert([place("old", [1, 1])]);
+    await store.close();
+    // Make it look like a file written before the changes table existed.
+    const raw = new Database(path);
+    raw.exec("DROP TABLE changes; PRAGMA user_version = 1;");
+    raw.close();
+    const again = new EmbeddedGeoStore({ path, region: "NE" });
+    await again.init();
+    expect((await again.get("old"))?.id).toBe("old");
+    const [outcome] = await again.upsert([place("new", [2, 2])]);
+    expect(outcome!.change.seq).toBe(1);
+    const check = new Database(path);
+    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    check.close();
+    await again.close();
+  });
+
+  it("numbers changes from two stores on one file without gaps or repeats", async () => {
+    const path = fresh();
+    const a = new EmbeddedGeoStore({ path, region: "NE" });
+    const b = new EmbeddedGeoStore({ path, region: "NE" });
+    await a.init();
+    await b.init();
+    const seqs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const store = i % 2 === 0 ? a : b;
+      const [o] = await store.upsert([place(`p${i % 5}`, [i, 0])]);
+      seqs.push(o!.change.seq);
+    }
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await b.changesSince(0, 100)).map((c) => c.seq)).toEqual(seqs);
+    await a.close();
+    await b.close();
+  });
+
   it("refuses a file that belongs to another region", async () => {
     const path = fresh();
     const ne = new EmbeddedGeoStore({ path, region: "NE" });

@@ -7,6 +7,9 @@
  *   geo query — a range scan yields the rowid and exact coordinates without touching the table.
  * - the UNIQUE constraint on `id` gives the id index used by get/upsert/delete and id-ordered pages.
  * - `meta`: the region the file was created for.
+ * - `changes`: the outbox of committed writes (since version 2). `seq` numbers them in commit
+ *   order (AUTOINCREMENT: never reused, even after pruning); `place` is the place as JSON after
+ *   the write (as removed, for deletes); `prev_lng`/`prev_lat` the location an update moved from.
  *
  * `PRAGMA user_version` is the schema version; a file from a newer version is refused.
  */
@@ -14,7 +17,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { GeomeshError } from "@geomesh/errors";
 
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,6 +37,14 @@ CREATE TABLE IF NOT EXISTS places (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS places_cell ON places (cell, lng, lat);
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  place TEXT NOT NULL,
+  prev_lng REAL,
+  prev_lat REAL,
+  at TEXT NOT NULL
+);
 `;
 
 /**
@@ -50,6 +61,7 @@ export function migrate(db: BetterSqlite3.Database, region: string): void {
       );
     }
     if (version < SCHEMA_VERSION) {
+      // Every statement is IF NOT EXISTS: a version-1 file gains the changes table, nothing else.
       db.exec(DDL);
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('region', ?)").run(region);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -12,6 +12,11 @@
  * - upsert: one ordered `bulkWrite` of `replaceOne(upsert)`, inside a transaction on replica sets
  *   (atomic batch) with write concern `majority`; on a standalone server validation still runs
  *   first, so an invalid place writes nothing, but a server failure mid-batch can leave a prefix.
+ * - changes: each write also appends to `<collection>_changes` (`_id` = seq), with seqs reserved
+ *   by `$inc` on a counter in `<collection>_counters` — in the same transaction on replica sets.
+ *   On a standalone server the reservation and the write are separate steps: a failure between
+ *   them leaves a gap in the numbers (which live feeds report), and concurrent writers may commit
+ *   in a slightly different order than their numbers.
  */
 import { GeomeshError } from "@geomesh/errors";
 import {
@@ -24,6 +29,7 @@ import {
   type Filter,
   type GridCounts,
   type IntersectsQuery,
+  type LngLat,
   type NearQuery,
   type Page,
   type Place,
@@ -33,7 +39,9 @@ import {
 } from "@geomesh/geo";
 import { type Logger, silentLogger } from "@geomesh/logger";
 import {
+  CHANGES_KEPT,
   type GeoStore,
+  type PlaceChange,
   preparePlaces,
   type StoreOptions,
   type StoreStats,
@@ -41,6 +49,7 @@ import {
 } from "@geomesh/store";
 import {
   type AnyBulkWriteOperation,
+  type ClientSession,
   type Collection,
   type Document,
   MongoClient,
@@ -76,6 +85,15 @@ export interface PlaceDocument {
   tags: string[];
   properties: Record<string, unknown>;
   updatedAt: string;
+}
+
+/** A committed write as kept in `<collection>_changes`. */
+interface ChangeDocument {
+  _id: number;
+  kind: PlaceChange["kind"];
+  place: PlaceDocument;
+  previous?: LngLat;
+  at: string;
 }
 
 const DISTANCE_FIELD = "__geomeshDistance";
@@ -141,6 +159,8 @@ function and(...clauses: Document[]): Document {
 interface Connected {
   readonly client: MongoClient;
   readonly places: Collection<PlaceDocument>;
+  readonly changes: Collection<ChangeDocument>;
+  readonly counters: Collection<{ _id: string; seq: number }>;
   /** Replica set or mongos: transactions and `majority` are available. */
   readonly replicated: boolean;
 }
@@ -214,9 +234,15 @@ export class MongoGeoStore implements GeoStore {
         { key: { category: 1, _id: 1 }, name: "category_id" },
         { key: { updatedAt: 1 }, name: "updatedAt" },
       ]);
+      const collectionOptions = writeConcern === undefined ? {} : { writeConcern };
+      const changes = db.collection<ChangeDocument>(`${name}_changes`, collectionOptions);
+      const counters = db.collection<{ _id: string; seq: number }>(
+        `${name}_counters`,
+        collectionOptions,
+      );
       if (this.closed)
         throw new GeomeshError("STORE_UNAVAILABLE", "init: the store was closed while connecting");
-      this.connected = { client, places, replicated };
+      this.connected = { client, places, changes, counters, replicated };
       this.logger.debug(
         { database: db.databaseName, collection: name, replicated },
         "mongodb store ready",
@@ -436,27 +462,106 @@ export class MongoGeoStore implements GeoStore {
     }
     return this.run("upsert", async (c) => {
       if (prepared.length === 0) return [];
-      const ops: AnyBulkWriteOperation<PlaceDocument>[] = prepared.map((p) => ({
-        replaceOne: { filter: { _id: p.id }, replacement: toDocument(p), upsert: true },
-      }));
-      let upserted: Record<number, unknown>;
-      if (c.replicated) {
-        const session = c.client.startSession();
-        try {
-          upserted = await session.withTransaction(
-            async () => (await c.places.bulkWrite(ops, { ordered: true, session })).upsertedIds,
-            { writeConcern: { w: "majority" }, maxCommitTimeMS: this.maxTimeMS },
-          );
-        } finally {
-          await session.endSession();
-        }
-      } else {
-        upserted = (await c.places.bulkWrite(ops, { ordered: true })).upsertedIds;
-      }
-      return prepared.map((p, i): UpsertOutcome => ({
-        id: p.id,
-        status: Object.hasOwn(upserted, i) ? "created" : "updated",
-      }));
+      return this.inTransaction(c, async (session) => {
+        const before = new Map<string, LngLat>();
+        const found = c.places.find(
+          { _id: { $in: prepared.map((p) => p.id) } },
+          {
+            projection: { location: 1 },
+            maxTimeMS: this.maxTimeMS,
+            ...(session ? { session } : {}),
+          },
+        );
+        for await (const doc of found)
+          before.set(doc._id, [doc.location.coordinates[0], doc.location.coordinates[1]]);
+        const ops: AnyBulkWriteOperation<PlaceDocument>[] = prepared.map((p) => ({
+          replaceOne: { filter: { _id: p.id }, replacement: toDocument(p), upsert: true },
+        }));
+        const first = await this.reserveSeqs(c, prepared.length, session);
+        await c.places.bulkWrite(ops, { ordered: true, ...(session ? { session } : {}) });
+        const at = new Date().toISOString();
+        const changes = prepared.map((p, i): PlaceChange => {
+          const previous = before.get(p.id);
+          return previous
+            ? { seq: first + i, kind: "updated", place: p, previous, at }
+            : { seq: first + i, kind: "created", place: p, at };
+        });
+        await this.appendChanges(c, changes, session);
+        return changes.map((change): UpsertOutcome => ({
+          id: change.place.id,
+          status: change.kind === "created" ? "created" : "updated",
+          change,
+        }));
+      });
+    });
+  }
+
+  /** Runs `fn` in a transaction on replica sets (majority commit), directly on a standalone server. */
+  private async inTransaction<T>(
+    c: Connected,
+    fn: (session: ClientSession | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!c.replicated) return fn(undefined);
+    const session = c.client.startSession();
+    try {
+      return await session.withTransaction(() => fn(session), {
+        writeConcern: { w: "majority" },
+        maxCommitTimeMS: this.maxTimeMS,
+      });
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  /** Reserves `n` consecutive change numbers; returns the first. */
+  private async reserveSeqs(
+    c: Connected,
+    n: number,
+    session: ClientSession | undefined,
+  ): Promise<number> {
+    const doc = await c.counters.findOneAndUpdate(
+      { _id: "changes" },
+      { $inc: { seq: n } },
+      { upsert: true, returnDocument: "after", ...(session ? { session } : {}) },
+    );
+    if (doc === null)
+      throw new GeomeshError("STORE_UNAVAILABLE", "the change counter could not be read");
+    return doc.seq - n + 1;
+  }
+
+  private async appendChanges(
+    c: Connected,
+    changes: readonly PlaceChange[],
+    session: ClientSession | undefined,
+  ): Promise<void> {
+    const opts = session ? { session } : {};
+    await c.changes.insertMany(
+      changes.map((ch) => ({
+        _id: ch.seq,
+        kind: ch.kind,
+        place: toDocument(ch.place),
+        ...(ch.previous ? { previous: ch.previous } : {}),
+        at: ch.at,
+      })),
+      opts,
+    );
+    const last = changes[changes.length - 1]!.seq;
+    // Prune now and then (whenever a batch crosses a multiple of 1024).
+    if (Math.floor(last / 1024) !== Math.floor((last - changes.length) / 1024))
+      await c.changes.deleteMany({ _id: { $lte: last - CHANGES_KEPT } }, opts);
+  }
+
+  changesSince(seq: number, limit: number): Promise<PlaceChange[]> {
+    return this.run("changesSince", async (c) => {
+      const docs = await c.changes
+        .find({ _id: { $gt: Math.max(0, Math.floor(seq)) } }, { maxTimeMS: this.maxTimeMS })
+        .sort({ _id: 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .toArray();
+      return docs.map((d): PlaceChange => {
+        const change = { seq: d._id, kind: d.kind, place: toPlace(d.place), at: d.at };
+        return d.previous ? { ...change, previous: [d.previous[0], d.previous[1]] } : change;
+      });
     });
   }
 
@@ -467,10 +572,24 @@ export class MongoGeoStore implements GeoStore {
     });
   }
 
-  delete(id: string): Promise<boolean> {
-    return this.run(
-      "delete",
-      async (c) => (await c.places.deleteOne({ _id: id })).deletedCount === 1,
+  delete(id: string): Promise<PlaceChange | undefined> {
+    return this.run("delete", (c) =>
+      this.inTransaction(c, async (session) => {
+        const doc = await c.places.findOneAndDelete(
+          { _id: id },
+          { maxTimeMS: this.maxTimeMS, ...(session ? { session } : {}) },
+        );
+        if (doc === null) return undefined;
+        const seq = await this.reserveSeqs(c, 1, session);
+        const change: PlaceChange = {
+          seq,
+          kind: "deleted",
+          place: toPlace(doc),
+          at: new Date().toISOString(),
+        };
+        await this.appendChanges(c, [change], session);
+        return change;
+      }),
     );
   }
 

@@ -9,6 +9,7 @@ import type {
   CountQuery,
   GridCounts,
   IntersectsQuery,
+  LngLat,
   NearQuery,
   Page,
   Place,
@@ -17,12 +18,32 @@ import type {
 } from "@geomesh/geo";
 import type { Logger } from "@geomesh/logger";
 
+/**
+ * One committed write, numbered in the region's commit order: `seq` is 1, 2, 3, … per store,
+ * assigned in the same transaction as the write (the store keeps recent changes, an outbox that
+ * `changesSince` reads), so live feeds can publish in order and notice a gap.
+ */
+export interface PlaceChange {
+  readonly seq: number;
+  readonly kind: "created" | "updated" | "deleted";
+  /** The place after the write; for `deleted`, the place as it was removed. */
+  readonly place: Place;
+  /** For `updated`: where the place was before the write. */
+  readonly previous?: LngLat;
+  /** Commit time (ISO 8601). */
+  readonly at: string;
+}
+
 /** What an upsert did to one item of its batch, in input order. */
 export interface UpsertOutcome {
   readonly id: string;
   /** `created` when no place had the id before this item, else `updated`. */
   readonly status: "created" | "updated";
+  readonly change: PlaceChange;
 }
+
+/** Changes every store keeps for `changesSince` (older ones may be pruned). */
+export const CHANGES_KEPT = 100_000;
 
 /** Size of a store. `bytes` is the on-disk size when the backend reports one. */
 export interface StoreStats {
@@ -65,8 +86,13 @@ export interface GeoStore {
   upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]>;
   /** The place with this id, or `undefined`. */
   get(id: string): Promise<Place | undefined>;
-  /** Removes a place; `true` when it existed. */
-  delete(id: string): Promise<boolean>;
+  /** Removes a place; its change when it existed, else `undefined`. */
+  delete(id: string): Promise<PlaceChange | undefined>;
+  /**
+   * Changes after `seq`, oldest first, at most `limit`. The store keeps at least the last
+   * `CHANGES_KEPT` changes; older ones may be gone (the first returned `seq` then jumps).
+   */
+  changesSince(seq: number, limit: number): Promise<PlaceChange[]>;
   /** Count of places and, when known, bytes on disk. */
   stats(): Promise<StoreStats>;
   /** Releases connections and handles. */

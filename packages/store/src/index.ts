@@ -1,4 +1,11 @@
-export type { GeoStore, StoreOptions, StoreStats, UpsertOutcome } from "./geo-store.js";
+export {
+  CHANGES_KEPT,
+  type GeoStore,
+  type PlaceChange,
+  type StoreOptions,
+  type StoreStats,
+  type UpsertOutcome,
+} from "./geo-store.js";
 export {
   StoreRegistry,
   createStore,

@@ -12,6 +12,7 @@ import {
 import { type GeoStore, createStore } from "@geomesh/store";
 import "@geomesh/store-embedded";
 import "@geomesh/store-mongo";
+import { EventPublisher } from "./event-publisher.js";
 import { buildServices } from "./services/index.js";
 
 export interface WorkerServiceOptions {
@@ -34,6 +35,7 @@ export interface WorkerServiceOptions {
 /** Composition root of one worker process: stores → services → protocol worker. */
 export class WorkerService {
   private worker: Worker | undefined;
+  private events: EventPublisher | undefined;
   private stores = new Map<string, GeoStore>();
   private started: Promise<void> | undefined;
 
@@ -75,9 +77,30 @@ export class WorkerService {
         this.stores.set(name, store);
       }
     }
+    // Committed changes go to this worker's broker (its region's frontend), which carries them to
+    // the owning region's broker for publishing.
+    const frontend = options.config?.regions.find(
+      (r) => r.name.toLowerCase() === options.region.toLowerCase(),
+    )?.endpoints.frontend;
+    if (map && frontend)
+      this.events = new EventPublisher({
+        endpoint: frontend,
+        logger: log,
+        ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+        ...(options.curve ? { curve: options.curve } : {}),
+      });
+    const events = this.events;
     const services = buildServices({
       testServices: options.testServices,
-      ...(map ? { geo: { stores: this.stores, map } } : {}),
+      ...(map
+        ? {
+            geo: {
+              stores: this.stores,
+              map,
+              ...(events ? { onChange: events.publish.bind(events) } : {}),
+            },
+          }
+        : {}),
     });
     this.worker = new Worker({
       endpoint: options.broker,
@@ -105,6 +128,7 @@ export class WorkerService {
   async stop(drainMs?: number): Promise<void> {
     await this.started?.catch(() => undefined);
     await this.worker?.stop(drainMs);
+    await this.events?.stop();
     for (const store of [...this.stores.values()].reverse()) await store.close();
     this.stores.clear();
   }

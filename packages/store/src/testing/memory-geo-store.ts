@@ -21,13 +21,14 @@ import {
   bruteForceNear,
   bruteForceWithin,
 } from "@geomesh/geo/testing";
-import type { GeoStore, StoreStats, UpsertOutcome } from "../geo-store.js";
+import type { GeoStore, PlaceChange, StoreStats, UpsertOutcome } from "../geo-store.js";
 import { preparePlaces } from "../place-checks.js";
 
 /** O(n) per query: for tests only. */
 export class MemoryGeoStore implements GeoStore {
   readonly kind = "memory";
   private readonly places = new Map<string, Place>();
+  private readonly changes: PlaceChange[] = [];
   private state: "new" | "open" | "closed" = "new";
 
   init(): Promise<void> {
@@ -86,19 +87,51 @@ export class MemoryGeoStore implements GeoStore {
     return this.run("upsert", () => {
       const prepared = preparePlaces(places);
       return prepared.map((p): UpsertOutcome => {
-        const status = this.places.has(p.id) ? "updated" : "created";
+        const before = this.places.get(p.id);
         this.places.set(p.id, structuredClone(p));
-        return { id: p.id, status };
+        const change = this.record(
+          before ? "updated" : "created",
+          p,
+          before ? before.location.coordinates : undefined,
+        );
+        return { id: p.id, status: change.kind === "created" ? "created" : "updated", change };
       });
     });
+  }
+
+  private record(
+    kind: PlaceChange["kind"],
+    place: Place,
+    previous: PlaceChange["previous"],
+  ): PlaceChange {
+    const change: PlaceChange = {
+      seq: this.changes.length + 1,
+      kind,
+      place: structuredClone(place),
+      ...(previous ? { previous: [...previous] } : {}),
+      at: new Date().toISOString(),
+    };
+    this.changes.push(change);
+    return change;
+  }
+
+  changesSince(seq: number, limit: number): Promise<PlaceChange[]> {
+    return this.run("changesSince", () =>
+      this.changes.slice(Math.max(0, seq), Math.max(0, seq) + Math.max(0, limit)),
+    );
   }
 
   get(id: string): Promise<Place | undefined> {
     return this.run("get", () => this.places.get(id));
   }
 
-  delete(id: string): Promise<boolean> {
-    return this.run("delete", () => this.places.delete(id));
+  delete(id: string): Promise<PlaceChange | undefined> {
+    return this.run("delete", () => {
+      const before = this.places.get(id);
+      if (!before) return undefined;
+      this.places.delete(id);
+      return this.record("deleted", before, undefined);
+    });
   }
 
   stats(): Promise<StoreStats> {

@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 import type { ConformanceContext } from "./conformance-context.js";
 import { idsOf, place } from "./place-fixtures.js";
 
+const statuses = (outcomes: readonly { id: string; status: string }[]) =>
+  outcomes.map(({ id, status }) => ({ id, status }));
+
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
   const error = await promise.then(
     () => undefined,
@@ -25,11 +28,11 @@ export function writeCases(ctx: ConformanceContext): void {
         tags: ["capital"],
         properties: { pop: 2_100_000, nested: { a: [1, "x"] } },
       });
-      expect(await store.upsert([first, place("w-2", [0, 0])])).toEqual([
+      expect(statuses(await store.upsert([first, place("w-2", [0, 0])]))).toEqual([
         { id: "w-1", status: "created" },
         { id: "w-2", status: "created" },
       ]);
-      expect(await store.upsert([{ ...first, name: "Paris, France" }])).toEqual([
+      expect(statuses(await store.upsert([{ ...first, name: "Paris, France" }]))).toEqual([
         { id: "w-1", status: "updated" },
       ]);
       expect(await store.get("w-1")).toEqual({ ...first, name: "Paris, France" });
@@ -52,7 +55,7 @@ export function writeCases(ctx: ConformanceContext): void {
       const store = ctx.store();
       await store.upsert([place("mover", [10, 10]), place("anchor", [10.5, 10])]);
       expect(idsOf(await store.near({ point: [10, 10], limit: 1 }))).toEqual(["mover"]);
-      expect(await store.upsert([place("mover", [-60, -30])])).toEqual([
+      expect(statuses(await store.upsert([place("mover", [-60, -30])]))).toEqual([
         { id: "mover", status: "updated" },
       ]);
       expect(idsOf(await store.near({ point: [10, 10], limit: 1 }))).toEqual(["anchor"]);
@@ -69,11 +72,11 @@ export function writeCases(ctx: ConformanceContext): void {
       expect((await store.stats()).count).toBe(2);
     });
 
-    it("deletes a place: true once, then false, and queries no longer see it", async () => {
+    it("deletes a place: a change once, then nothing, and queries no longer see it", async () => {
       const store = ctx.store();
       await store.upsert([place("d-1", [3, 3]), place("d-2", [3, 3.1])]);
-      expect(await store.delete("d-1")).toBe(true);
-      expect(await store.delete("d-1")).toBe(false);
+      expect((await store.delete("d-1"))?.kind).toBe("deleted");
+      expect(await store.delete("d-1")).toBeUndefined();
       expect(await store.get("d-1")).toBeUndefined();
       expect(idsOf(await store.near({ point: [3, 3], limit: 5 }))).toEqual(["d-2"]);
       expect(
@@ -111,6 +114,51 @@ export function writeCases(ctx: ConformanceContext): void {
         "VALIDATION_FAILED",
       );
       expect((await store.stats()).count).toBe(0);
+    });
+
+    it("numbers every committed write 1, 2, 3… in commit order and keeps them for changesSince", async () => {
+      const store = ctx.store();
+      const a = place("c-a", [1, 1]);
+      const b = place("c-b", [2, 2]);
+      const created = await store.upsert([a, b]);
+      expect(created.map((o) => [o.change.seq, o.change.kind, o.change.place.id])).toEqual([
+        [1, "created", "c-a"],
+        [2, "created", "c-b"],
+      ]);
+      expect(created[0]!.change.previous).toBeUndefined();
+      const moved = await store.upsert([
+        { ...a, location: { type: "Point", coordinates: [5, 6] } },
+      ]);
+      expect(moved[0]!.change).toMatchObject({
+        seq: 3,
+        kind: "updated",
+        previous: [1, 1],
+        place: { id: "c-a", location: { coordinates: [5, 6] } },
+      });
+      const bad = place("c-bad", [0, 0]);
+      (bad.location.coordinates as number[])[0] = 500;
+      await expectCode(store.upsert([place("c-x", [0, 0]), bad]), "GEO_INVALID_GEOMETRY");
+      const removed = await store.delete("c-b");
+      expect(removed).toMatchObject({
+        seq: 4,
+        kind: "deleted",
+        place: { id: "c-b", name: b.name },
+      });
+      expect(removed!.place.location.coordinates).toEqual([2, 2]);
+      expect(Date.parse(removed!.at)).not.toBeNaN();
+      expect(await store.delete("c-b")).toBeUndefined();
+      const all = await store.changesSince(0, 100);
+      expect(all.map((c) => [c.seq, c.kind, c.place.id])).toEqual([
+        [1, "created", "c-a"],
+        [2, "created", "c-b"],
+        [3, "updated", "c-a"],
+        [4, "deleted", "c-b"],
+      ]);
+      expect(all[2]).toEqual(moved[0]!.change);
+      expect((await store.changesSince(2, 1)).map((c) => c.seq)).toEqual([3]);
+      expect(await store.changesSince(4, 10)).toEqual([]);
+      const next = await store.upsert([place("c-c", [3, 3])]);
+      expect(next[0]!.change.seq).toBe(5);
     });
 
     it("accepts an empty batch as a no-op", async () => {

@@ -2,7 +2,7 @@ import { Coordinator, type LeafCaller, executeLeaf } from "@geomesh/coordinator"
 import { GeomeshError } from "@geomesh/errors";
 import { GEO_SERVICES, type RegionMap, parseServiceBody } from "@geomesh/geo";
 import type { Handler, WorkerRequest } from "@geomesh/protocol";
-import type { GeoStore } from "@geomesh/store";
+import type { GeoStore, PlaceChange } from "@geomesh/store";
 
 /** Parses a JSON request body; a body that is not JSON is a 400. */
 export function jsonBody(req: WorkerRequest): unknown {
@@ -31,6 +31,8 @@ export interface GeoServiceOptions {
   /** Stores this worker can reach, by region name. */
   readonly stores: ReadonlyMap<string, GeoStore>;
   readonly map: RegionMap;
+  /** Hears every committed change (the worker publishes them as place events). */
+  readonly onChange?: (region: string, change: PlaceChange) => void;
 }
 
 /**
@@ -41,13 +43,19 @@ export interface GeoServiceOptions {
  *   store: a coordinator splits the request into regions and merges, calling the stores
  *   in-process — so coordinating never holds a worker slot while waiting for another.
  */
-export function buildGeoServices({ stores, map }: GeoServiceOptions): Map<string, Handler> {
+export function buildGeoServices({
+  stores,
+  map,
+  onChange,
+}: GeoServiceOptions): Map<string, Handler> {
   const services = new Map<string, Handler>();
   for (const [region, store] of stores) {
     for (const service of GEO_SERVICES) {
       services.set(
         leafService(service, region),
-        jsonHandler((body) => executeLeaf(store, region, map, parseServiceBody(service, body))),
+        jsonHandler((body) =>
+          executeLeaf(store, region, map, parseServiceBody(service, body), onChange),
+        ),
       );
     }
   }
@@ -57,7 +65,7 @@ export function buildGeoServices({ stores, map }: GeoServiceOptions): Map<string
       return Promise.reject(
         new GeomeshError("STORE_UNAVAILABLE", `this worker has no store for region ${region}`),
       );
-    return executeLeaf(store, region, map, request);
+    return executeLeaf(store, region, map, request, onChange);
   };
   if (map.names().every((r) => stores.has(r))) {
     const coordinator = new Coordinator(map, local);

@@ -214,6 +214,10 @@ describe("gateway HTTP API", () => {
         status: 400,
       },
       { method: "GET", url: "/v1/nowhere", code: "NOT_FOUND", status: 404 },
+      { method: "GET", url: `/v1/places/${"q".repeat(128)}`, code: "NOT_FOUND", status: 404 },
+      { method: "GET", url: `/v1/places/${"q".repeat(600)}`, code: "LIMIT_EXCEEDED", status: 400 },
+      { method: "GET", url: "/v1/places/%ZZ", code: "BAD_REQUEST", status: 400 },
+      { method: "GET", url: "/v1/places/%C3%28", code: "BAD_REQUEST", status: 400 },
     ];
     for (const c of cases) {
       const res = await app.inject({

@@ -8,6 +8,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import type { ClusterView, RegionStatus } from "./cluster-view.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
+import { EventFeed } from "./live/event-feed.js";
+import { LiveHub } from "./live/live-hub.js";
 
 export interface GatewayServiceOptions {
   readonly config: ClusterConfig;
@@ -45,6 +47,8 @@ export class GatewayService {
   private probeTimer: NodeJS.Timeout | undefined;
   private status: Record<string, RegionStatus> = {};
   private probing: Promise<void> | undefined;
+  private feed: EventFeed | undefined;
+  private hub: LiveHub | undefined;
   address = "";
 
   constructor(readonly options: GatewayServiceOptions) {}
@@ -170,12 +174,27 @@ export class GatewayService {
     await this.probe();
     this.probeTimer = setInterval(() => void this.probe(), config.heartbeat.intervalMs);
     this.probeTimer.unref();
+    // Live feeds: one SUB on every region broker's events socket, following only the regions
+    // that some WebSocket subscription touches.
+    const feed = new EventFeed(
+      {
+        regions: new Map(config.regions.map((r) => [r.name, r.endpoints.events])),
+        logger: logger.child({ component: "event-feed" }),
+        ...(this.options.curve ? { curve: this.options.curve } : {}),
+      },
+      (message) => this.hub?.onFeed(message),
+    );
+    const hub = new LiveHub(map, feed, logger.child({ component: "live" }));
+    feed.start();
+    this.feed = feed;
+    this.hub = hub;
     this.app = await buildApp({
       coordinator: new Coordinator(map, leaf),
       cluster: view,
       logger,
       metrics,
       rateLimit: config.gateway.rateLimit,
+      live: hub,
     });
     this.address = await this.app.listen({ host: this.options.host, port: this.options.port });
     logger.info({ address: this.address }, "gateway listening");
@@ -184,7 +203,9 @@ export class GatewayService {
   async stop(): Promise<void> {
     await this.started?.catch(() => undefined);
     clearInterval(this.probeTimer);
+    this.hub?.stop();
     await this.app?.close();
+    await this.feed?.stop();
     await this.probing?.catch(() => undefined);
     for (const c of this.clients.values()) await c.close();
   }

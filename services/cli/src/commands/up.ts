@@ -21,6 +21,7 @@ interface UpOptions {
   readonly testServices: boolean;
   readonly sampleData: boolean;
   readonly gatewayPort?: number;
+  readonly gateways: number;
 }
 
 /** The effective config: --config (or the default five regions), then single-value flags. */
@@ -71,8 +72,14 @@ export function registerUp(program: Command): void {
     .option("--no-sample-data", "do not load the bundled US cities and ZIPs on first run")
     .option(
       "--gateway-port <port>",
-      "HTTP port of the gateway (default: the config's, 8080)",
-      intInRange(0, 65535),
+      "HTTP port of the (first) gateway (default: the config's, 8080)",
+      intInRange(1, 65535),
+    )
+    .option(
+      "--gateways <n>",
+      "gateways to run, on consecutive ports from the gateway port (live feeds reach every one)",
+      intInRange(1, 16),
+      1,
     )
     .action(async (opts: UpOptions, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -112,7 +119,14 @@ export function registerUp(program: Command): void {
           });
         }
       }
-      specs.push({ name: "gateway", wave: 2, args: [...common, "gateway"] });
+      const gatewayPorts = Array.from({ length: opts.gateways }, (_, i) => config.gateway.port + i);
+      gatewayPorts.forEach((port, i) =>
+        specs.push({
+          name: i === 0 ? "gateway" : `gateway-${i + 1}`,
+          wave: 2,
+          args: [...common, "gateway", "--port", String(port)],
+        }),
+      );
       const supervisor = new Supervisor(resolve(dataDir, "logs"), log);
       let stopping = false;
       const stop = (signal: string) => {
@@ -130,7 +144,7 @@ export function registerUp(program: Command): void {
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.stdout.write(
-        `geomesh: starting ${config.regions.length} brokers and ${specs.length - config.regions.length - 1} workers and the gateway (logs in ${resolve(dataDir, "logs")})…\n`,
+        `geomesh: starting ${config.regions.length} brokers, ${specs.length - config.regions.length - opts.gateways} workers and ${opts.gateways === 1 ? "the gateway" : `${opts.gateways} gateways`} (logs in ${resolve(dataDir, "logs")})…\n`,
       );
       try {
         await supervisor.start(specs);
@@ -143,7 +157,7 @@ export function registerUp(program: Command): void {
           `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`,
       );
       process.stdout.write(
-        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\nHTTP API: http://${config.gateway.host}:${config.gateway.port}/v1/places/near?lng=-73.99&lat=40.73 (OpenAPI UI at /docs)\nPress Ctrl-C to stop.\n`,
+        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\n${gatewayPorts.map((port) => `HTTP API: http://${config.gateway.host}:${port}/ (map; OpenAPI UI at /docs, live feed at ws://${config.gateway.host}:${port}/v1/live)`).join("\n")}\nPress Ctrl-C to stop.\n`,
       );
       const marker = resolve(dataDir, ".sample-data-loaded");
       if (opts.sampleData && !existsSync(marker)) {

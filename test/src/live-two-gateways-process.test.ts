@@ -222,7 +222,14 @@ describe("live feeds over two gateways", () => {
           else if (wasIn) kind = "exit";
           if (!kind) continue;
           const key = `${c.name}/${sid}`;
-          expected.set(key, [...(expected.get(key) ?? []), `${id} ${kind}`]);
+          // The region whose event carries it: the old one for a delete or for leaving across a
+          // border, else the one the place is in now.
+          const from = before && map.regionOf(before.at);
+          const region =
+            !after || (kind === "exit" && from !== map.regionOf(after.at))
+              ? from
+              : map.regionOf(after.at);
+          expected.set(key, [...(expected.get(key) ?? []), `${region} ${id} ${kind}`]);
         }
     };
     const spot = (): LngLat => {
@@ -237,6 +244,7 @@ describe("live feeds over two gateways", () => {
     };
     const categories = ["cafe", "park", "shop"];
     let writes = 0;
+    let crossRegionMoves = 0;
     for (let step = 0; step < 240; step++) {
       const gateway = gateways[step % 2]!;
       const ids = [...state.keys()];
@@ -254,18 +262,21 @@ describe("live feeds over two gateways", () => {
       } else if (r < 0.85) {
         const id = ids[Math.floor(rand() * ids.length)]!;
         const before = state.get(id)!;
-        // A move that keeps the place in its region (moves across regions are delete + create).
-        let at = before.at;
-        for (let t = 0; t < 20; t++) {
-          const cand: LngLat = [
-            Math.round((before.at[0] + (rand() - 0.5) * 0.8) * 1e5) / 1e5,
-            Math.round((before.at[1] + (rand() - 0.5) * 0.8) * 1e5) / 1e5,
-          ];
-          if (map.regionOf(cand) === map.regionOf(before.at)) {
-            at = cand;
-            break;
+        // Half the moves stay near (mostly in the region), half jump to another spot, often in
+        // another region: the old region's copy must go and subscribers hear one change.
+        let at: LngLat = spot();
+        if (rand() < 0.5)
+          for (let t = 0; t < 20; t++) {
+            const cand: LngLat = [
+              Math.round((before.at[0] + (rand() - 0.5) * 0.8) * 1e5) / 1e5,
+              Math.round((before.at[1] + (rand() - 0.5) * 0.8) * 1e5) / 1e5,
+            ];
+            if (map.regionOf(cand) !== undefined) {
+              at = cand;
+              break;
+            }
           }
-        }
+        if (map.regionOf(at) !== map.regionOf(before.at)) crossRegionMoves += 1;
         const after = {
           at,
           category: rand() < 0.2 ? categories[Math.floor(rand() * 3)]! : before.category,
@@ -307,15 +318,46 @@ describe("live feeds over two gateways", () => {
         // Writes were sequential, so seq order within a region is write order; across regions
         // the two feeds interleave freely: compare as "id kind" lists per region.
         const want = expected.get(key) ?? [];
-        const regionOf = (id: string) => got.find((e) => e.id === id)?.region;
         const perRegion = (list: string[]) =>
-          REGIONS.map((r) => list.filter((x) => regionOf(x.split(" ")[0]!) === r));
-        const have = got.map((e) => `${e.id} ${e.kind}`);
+          REGIONS.map((r) => list.filter((x) => x.startsWith(`${r} `)));
+        const have = got.map((e) => `${e.region} ${e.id} ${e.kind}`);
         expect([...have].sort(), `${key}: the set of events`).toEqual([...want].sort());
         expect(perRegion(have), `${key}: per-region order`).toEqual(perRegion(want));
       }
     }
     expect(writes).toBe(240);
+    expect(crossRegionMoves).toBeGreaterThan(10);
+    // Every id lives in exactly one region: where it was last written.
+    for (const [id, p] of state) {
+      const res = await fetch(`http://${gateways[0]}/v1/places/${id}`);
+      const f = (await res.json()) as {
+        properties: { region: string };
+        geometry: { coordinates: LngLat };
+      };
+      expect(f.properties.region, id).toBe(map.regionOf(p.at));
+      expect(f.geometry.coordinates).toEqual(p.at);
+    }
+    const all = (
+      await (
+        await fetch(`http://${gateways[1]}/v1/places/search`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+          body: JSON.stringify({
+            within: {
+              box: [
+                [-125, 24],
+                [-66, 50],
+              ],
+            },
+          }),
+        })
+      ).text()
+    )
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id?: string; type: string });
+    const ids = all.filter((f) => f.type === "Feature").map((f) => f.id!);
+    expect(ids.filter((id) => id.startsWith("p")).sort()).toEqual([...state.keys()].sort());
   }, 180_000);
 
   it("answers bad subscriptions with an error message and keeps the socket open", async () => {

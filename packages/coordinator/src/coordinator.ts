@@ -2,6 +2,8 @@ import { GeomeshError } from "@geomesh/errors";
 import {
   type AggregateQuery,
   type CountQuery,
+  type LngLat,
+  type MovedFrom,
   type IntersectsQuery,
   type NearQuery,
   type PlaceInput,
@@ -13,6 +15,7 @@ import {
   mergeGridCounts,
   mergeIdPages,
   mergeNearPages,
+  completePlace,
   parseServiceBody,
   planNear,
 } from "@geomesh/geo";
@@ -63,7 +66,9 @@ export class Coordinator {
       case "place.upsert":
         return { results: await this.upsert(request.places, request.batch) };
       case "place.get":
-        return await this.get(request.id);
+        return "ids" in request
+          ? pageToFeatureCollection({ hits: await this.locate(request.ids) })
+          : await this.get(request.id);
       case "place.delete":
         return await this.delete(request.id);
     }
@@ -132,13 +137,16 @@ export class Coordinator {
 
   /**
    * Writes each place to the region that owns it. Ownership of every place is checked before
-   * anything is written; each region's batch is atomic in its store.
+   * anything is written; each region's batch is atomic in its store. A place whose id lives in
+   * another region (it moved across a border) is first removed there — marked as a move, so live
+   * feeds report one change, not a delete and a create — so an id is never held by two regions.
    */
   async upsert(
     places: readonly PlaceInput[],
     batch: boolean,
   ): Promise<{ id: string; status: string; region: string }[]> {
     const byRegion = new Map<string, { index: number; place: PlaceInput }[]>();
+    const ownerOf = new Map<string, string>();
     places.forEach((place, index) => {
       const region = this.map.requireRegionOf(
         place.location.coordinates,
@@ -147,14 +155,22 @@ export class Coordinator {
       const list = byRegion.get(region) ?? [];
       list.push({ index, place });
       byRegion.set(region, list);
+      ownerOf.set(place.id, region);
     });
+    const moved = await this.relocate(places, ownerOf);
     const results = new Array<{ id: string; status: string; region: string }>(places.length);
     await Promise.all(
       [...byRegion].map(async ([region, items]) => {
+        const movedHere: Record<string, MovedFrom> = {};
+        for (const { place } of items) {
+          const m = moved.get(place.id);
+          if (m) movedHere[place.id] = m.from;
+        }
         const reply = await this.leaf(region, {
           service: "place.upsert",
-          places: items.map((i) => i.place),
+          places: items.map((i) => moved.get(i.place.id)?.place ?? i.place),
           batch: true,
+          ...(Object.keys(movedHere).length > 0 ? { moved: movedHere } : {}),
         });
         const list = (reply as { results?: unknown }).results;
         if (!Array.isArray(list) || list.length !== items.length)
@@ -164,11 +180,70 @@ export class Coordinator {
           );
         items.forEach((item, k) => {
           const r = list[k] as { id?: unknown; status?: unknown };
-          results[item.index] = { id: String(r.id), status: String(r.status), region };
+          // A place that moved in existed before (elsewhere): to the writer it is an update.
+          const status = moved.has(item.place.id) ? "updated" : String(r.status);
+          results[item.index] = { id: String(r.id), status, region };
         });
       }),
     );
     return results;
+  }
+
+  /**
+   * Finds the places of a batch that another region holds, removes them there (as moves), and
+   * returns, per moved id, where it was and the place to write — with `updatedAt` fixed here so
+   * the removal and the write describe the same place.
+   */
+  private async relocate(
+    places: readonly PlaceInput[],
+    ownerOf: ReadonlyMap<string, string>,
+  ): Promise<Map<string, { from: MovedFrom; place: PlaceInput }>> {
+    const moved = new Map<string, { from: MovedFrom; place: PlaceInput }>();
+    const byId = new Map(places.map((p) => [p.id, p]));
+    const found = await Promise.all(
+      this.map.names().map(async (region) => {
+        const ids = places.filter((p) => ownerOf.get(p.id) !== region).map((p) => p.id);
+        if (ids.length === 0) return [];
+        const reply = await this.leaf(region, { service: "place.get", ids });
+        return featureCollectionToPage(reply, region).hits.map((h) => ({ region, hit: h }));
+      }),
+    );
+    const now = new Date();
+    await Promise.all(
+      found.flat().map(async ({ region, hit }) => {
+        const input = byId.get(hit.place.id);
+        const to = input && ownerOf.get(input.id);
+        if (!input || !to) return;
+        const place = completePlace(input, now);
+        const location: LngLat = hit.place.location.coordinates;
+        await this.leaf(region, {
+          service: "place.delete",
+          id: input.id,
+          movedTo: { region: to, place },
+        });
+        moved.set(input.id, { from: { from: region, location }, place });
+      }),
+    );
+    return moved;
+  }
+
+  /** The places with these ids, wherever they are (every region asked once, in parallel). */
+  async locate(ids: readonly string[]): Promise<RegionPage["hits"]> {
+    const pages = await Promise.all(
+      this.map
+        .names()
+        .map(async (region) =>
+          featureCollectionToPage(
+            await this.leaf(region, { service: "place.get", ids: [...ids] }),
+            region,
+          ),
+        ),
+    );
+    const byId = new Map(pages.flatMap((p) => p.hits).map((h) => [h.place.id, h]));
+    return ids.flatMap((id) => {
+      const h = byId.get(id);
+      return h ? [h] : [];
+    });
   }
 
   /** Ids carry no region, so a get asks every region (in parallel) and returns the one that has it. */

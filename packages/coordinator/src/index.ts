@@ -1,5 +1,5 @@
 export { Coordinator, type LeafCaller } from "./coordinator.js";
-export { executeLeaf } from "./leaf.js";
+export { type ChangeMove, executeLeaf } from "./leaf.js";
 export {
   featureCollectionToPage,
   featureToHit,

@@ -1,5 +1,12 @@
 import { GeomeshError } from "@geomesh/errors";
-import { type Page, type RegionMap, type ServiceRequest, completePlace } from "@geomesh/geo";
+import {
+  type LngLat,
+  type MovedTo,
+  type Page,
+  type RegionMap,
+  type ServiceRequest,
+  completePlace,
+} from "@geomesh/geo";
 import type { GeoStore, PlaceChange } from "@geomesh/store";
 import { type RegionPage, pageToFeatureCollection, placeToFeature } from "./features.js";
 
@@ -14,7 +21,7 @@ export async function executeLeaf(
   region: string,
   map: RegionMap,
   request: ServiceRequest,
-  onChange?: (region: string, change: PlaceChange) => void,
+  onChange?: (region: string, change: PlaceChange, move?: ChangeMove) => void,
 ): Promise<unknown> {
   switch (request.service) {
     case "geo.near":
@@ -45,10 +52,26 @@ export async function executeLeaf(
       });
       const now = new Date();
       const outcomes = await store.upsert(request.places.map((p) => completePlace(p, now)));
-      if (onChange) for (const o of outcomes) onChange(region, o.change);
+      if (onChange)
+        for (const o of outcomes) {
+          const from = request.moved?.[o.id];
+          onChange(
+            region,
+            o.change,
+            from ? { movedFrom: from.from, previous: from.location } : undefined,
+          );
+        }
       return { results: outcomes.map((o) => ({ id: o.id, status: o.status, region })) };
     }
     case "place.get": {
+      if ("ids" in request) {
+        const hits = [];
+        for (const id of request.ids) {
+          const place = await store.get(id);
+          if (place) hits.push({ place, region });
+        }
+        return pageToFeatureCollection({ hits });
+      }
       const place = await store.get(request.id);
       if (!place)
         throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(request.id)}`);
@@ -56,10 +79,21 @@ export async function executeLeaf(
     }
     case "place.delete": {
       const change = await store.delete(request.id);
-      if (change && onChange) onChange(region, change);
+      if (change && onChange)
+        onChange(region, change, request.movedTo ? { movedTo: request.movedTo } : undefined);
       return { id: request.id, deleted: change !== undefined, region };
     }
   }
+}
+
+/** Set when a change is half of a move across regions (the coordinator says so). */
+export interface ChangeMove {
+  /** The place came from this region (its upsert here). */
+  readonly movedFrom?: string;
+  /** Where it was there. */
+  readonly previous?: LngLat;
+  /** The place left for another region (its removal here). */
+  readonly movedTo?: MovedTo;
 }
 
 function tag(page: Page, region: string): RegionPage {

@@ -1,6 +1,7 @@
-import type { LngLat } from "@geomesh/geo";
+import { type LngLat, completePlace } from "@geomesh/geo";
 import type { PlaceChange } from "@geomesh/store";
 import { type PlaceFeature, placeToFeature } from "./features.js";
+import type { ChangeMove } from "./leaf.js";
 
 /**
  * A committed change as published on a region broker's events socket (the JSON body of an
@@ -14,21 +15,35 @@ export interface PlaceEvent {
   readonly id: string;
   /** The place after the change; for `deleted`, as it was removed. */
   readonly place: PlaceFeature;
-  /** For `updated`: the location before. */
+  /** Where the place was before: for `updated`, and for `created` when it moved in from another region. */
   readonly previous?: LngLat;
+  /** `created` by a move: the region it came from. */
+  readonly movedFrom?: string;
+  /** `deleted` by a move: the region it went to and the place as written there. */
+  readonly movedTo?: { readonly region: string; readonly place: PlaceFeature };
   readonly at: string;
 }
 
-/** The event of a store change. */
-export function placeEventOf(region: string, change: PlaceChange): PlaceEvent {
-  const event: PlaceEvent = {
+/** The event of a store change (half of a cross-region move when `move` says so). */
+export function placeEventOf(region: string, change: PlaceChange, move?: ChangeMove): PlaceEvent {
+  const previous = change.previous ?? move?.previous;
+  return {
     type: "place.event",
     region,
     seq: change.seq,
     kind: change.kind,
     id: change.place.id,
     place: placeToFeature(change.place, region),
+    ...(previous ? { previous } : {}),
+    ...(move?.movedFrom ? { movedFrom: move.movedFrom } : {}),
+    ...(move?.movedTo
+      ? {
+          movedTo: {
+            region: move.movedTo.region,
+            place: placeToFeature(completePlace(move.movedTo.place), move.movedTo.region),
+          },
+        }
+      : {}),
     at: change.at,
   };
-  return change.previous ? { ...event, previous: change.previous } : event;
 }

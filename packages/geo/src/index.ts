@@ -43,6 +43,8 @@ export {
   parseUpsertBody,
   parsePlace,
   parseIdBody,
+  parseGetBody,
+  parseDeleteBody,
   parseFilter,
   parseGeometry,
   parsePosition,

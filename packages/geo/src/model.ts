@@ -165,9 +165,33 @@ export type ServiceRequest =
   | { service: "geo.intersects"; query: IntersectsQuery }
   | { service: "geo.count"; query: CountQuery }
   | { service: "geo.aggregate"; query: AggregateQuery }
-  | { service: "place.upsert"; places: PlaceInput[]; batch: boolean }
+  | {
+      service: "place.upsert";
+      places: PlaceInput[];
+      batch: boolean;
+      /** Places moving in from another region (set by coordinators): where each was before. */
+      moved?: Record<string, MovedFrom>;
+    }
   | { service: "place.get"; id: string }
-  | { service: "place.delete"; id: string };
+  | { service: "place.get"; ids: string[] }
+  | {
+      service: "place.delete";
+      id: string;
+      /** Set by coordinators when the place is not deleted but moves to another region. */
+      movedTo?: MovedTo;
+    };
+
+/** A place moving in from another region: that region and the place's location there. */
+export interface MovedFrom {
+  from: string;
+  location: LngLat;
+}
+
+/** Where a place that leaves a region goes: the new region and the place as written there. */
+export interface MovedTo {
+  region: string;
+  place: PlaceInput;
+}
 
 /** The services whose bodies this package parses. */
 export const GEO_SERVICES = [

@@ -535,3 +535,67 @@ describe("parseSearchBody", () => {
     ).toBe("body: only one of near, within, intersects may be given, got near and within");
   });
 });
+
+describe("coordinator bodies for moves and batched gets", () => {
+  const p = {
+    id: "a",
+    name: "A",
+    category: "x",
+    location: { type: "Point", coordinates: [-87, 41] },
+  };
+
+  it("parses place.get with ids (deduplicated) and refuses empty or oversized lists", () => {
+    expect(parseServiceBody("place.get", { ids: ["a", "b", "a"] })).toEqual({
+      service: "place.get",
+      ids: ["a", "b"],
+    });
+    expect(failure(() => parseServiceBody("place.get", { ids: [] })).code).toBe(
+      "VALIDATION_FAILED",
+    );
+    expect(
+      failure(() =>
+        parseServiceBody("place.get", { ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) }),
+      ).code,
+    ).toBe("VALIDATION_FAILED");
+    expect(failure(() => parseServiceBody("place.get", { ids: ["ok", "has space"] })).code).toBe(
+      "VALIDATION_FAILED",
+    );
+  });
+
+  it("parses place.delete with movedTo and checks the destination place", () => {
+    const r = parseServiceBody("place.delete", { id: "a", movedTo: { region: "MW", place: p } });
+    expect(r).toMatchObject({ service: "place.delete", id: "a", movedTo: { region: "MW" } });
+    expect(parseServiceBody(r.service, serviceBodyOf(r))).toEqual(r);
+    const bad = { ...p, location: { type: "Point", coordinates: [500, 0] } };
+    expect(
+      failure(() =>
+        parseServiceBody("place.delete", { id: "a", movedTo: { region: "MW", place: bad } }),
+      ).code,
+    ).toBe("GEO_INVALID_GEOMETRY");
+    expect(
+      failure(() => parseServiceBody("place.delete", { id: "a", movedTo: { x: 1 } })).code,
+    ).toBe("VALIDATION_FAILED");
+  });
+
+  it("parses an upsert batch's moved map, only for ids of the batch", () => {
+    const r = parseUpsertBody({ places: [p], moved: { a: { from: "NE", location: [-74, 40.7] } } });
+    expect(r.moved).toEqual({ a: { from: "NE", location: [-74, 40.7] } });
+    const req = { service: "place.upsert" as const, ...r };
+    expect(parseServiceBody(req.service, serviceBodyOf(req))).toEqual(req);
+    expect(
+      failure(() =>
+        parseUpsertBody({ places: [p], moved: { zz: { from: "NE", location: [0, 0] } } }),
+      ).code,
+    ).toBe("VALIDATION_FAILED");
+    expect(
+      failure(() =>
+        parseUpsertBody({ places: [p], moved: { a: { from: "NE", location: [0, 99] } } }),
+      ).code,
+    ).toBe("GEO_INVALID_GEOMETRY");
+    expect(
+      failure(() =>
+        parseUpsertBody({ places: [p], moved: { a: { from: "NE", location: [0, 0], $x: 1 } } }),
+      ).code,
+    ).toBe("VALIDATION_FAILED");
+  });
+});

@@ -1,4 +1,4 @@
-import { placeEventOf } from "@geomesh/coordinator";
+import { type ChangeMove, placeEventOf } from "@geomesh/coordinator";
 import { type Logger, RateLimitedLog } from "@geomesh/logger";
 import {
   BROKER_PUBLISH_PREFIX,
@@ -45,10 +45,10 @@ export class EventPublisher {
   }
 
   /** Publishes one change of `region` (fire and forget; `stop()` waits for what is in flight). */
-  publish(region: string, change: PlaceChange): void {
+  publish(region: string, change: PlaceChange, move?: ChangeMove): void {
     const body = [
       Buffer.from(String(change.seq)),
-      Buffer.from(JSON.stringify(placeEventOf(region, change))),
+      Buffer.from(JSON.stringify(placeEventOf(region, change, move))),
     ];
     const sent = this.client
       .request(`${BROKER_PUBLISH_PREFIX}${region}`, body, {

@@ -198,7 +198,15 @@ export function parseEvent(body: Buffer, region: string, seq: number): PlaceEven
     place === null ||
     !isPosition(place.geometry?.coordinates) ||
     typeof place.properties !== "object" ||
-    (e.previous !== undefined && !isPosition(e.previous))
+    (e.previous !== undefined && !isPosition(e.previous)) ||
+    (e.movedTo !== undefined &&
+      (typeof e.movedTo !== "object" ||
+        e.movedTo === null ||
+        typeof e.movedTo.region !== "string" ||
+        !isPosition(
+          (e.movedTo.place as { geometry?: { coordinates?: unknown } } | undefined)?.geometry
+            ?.coordinates,
+        )))
   )
     return undefined;
   return e as PlaceEvent;

@@ -10,7 +10,12 @@ import {
 } from "@geomesh/geo";
 import type { Logger } from "@geomesh/logger";
 import type { FeedMessage } from "./event-feed.js";
-import { type LiveSubscription, SubscriptionIndex, classify } from "./subscription-index.js";
+import {
+  type LiveSubscription,
+  SubscriptionIndex,
+  classify,
+  classifyMoveOut,
+} from "./subscription-index.js";
 
 /** The part of a WebSocket the hub uses (the `ws` socket satisfies it). */
 export interface LiveSocket {
@@ -253,17 +258,21 @@ export class LiveHub {
     }
     this.counters.events += 1;
     const e = message.event;
-    const place = placeOf(e);
-    const before: LngLat | undefined = e.kind === "updated" ? e.previous : undefined;
+    const place = placeOf(e.place, e.id);
+    const moveOut = e.kind === "deleted" && e.movedTo ? placeOf(e.movedTo.place, e.id) : undefined;
+    // Where the place was before this write (an update, or a move in from another region).
+    const before: LngLat | undefined = e.kind === "deleted" ? undefined : e.previous;
     const points: LngLat[] = [place.location.coordinates];
     if (before) points.push(before);
     for (const sub of this.index.candidates(points)) {
       if (!sub.regions.includes(e.region)) continue;
-      const kind =
-        e.kind === "deleted"
+      const kind = moveOut
+        ? classifyMoveOut(sub, place.location.coordinates, moveOut)
+        : e.kind === "deleted"
           ? classify(sub, undefined, undefined, place)
           : classify(sub, before, place, undefined);
-      if (!kind) continue;
+      // A place that moved in and left this area: the old region's event says so (exit).
+      if (!kind || (kind === "exit" && e.movedFrom !== undefined)) continue;
       const s = this.sessions.get(sub.session);
       if (!s) continue;
       this.counters.delivered += 1;
@@ -307,11 +316,10 @@ export class LiveHub {
   }
 }
 
-/** The event's place as the model's Place (for matching). */
-function placeOf(e: PlaceEvent): Place {
-  const p = e.place;
+/** An event's place Feature as the model's Place (for matching). */
+function placeOf(p: PlaceEvent["place"], id: string): Place {
   return {
-    id: e.id,
+    id,
     name: p.properties.name,
     category: p.properties.category,
     location: { type: "Point", coordinates: p.geometry.coordinates },

@@ -97,3 +97,18 @@ export function classify(
   if (wasIn) return "exit";
   return undefined;
 }
+
+/**
+ * The removal half of a move to another region: only subscriptions the place leaves hear of it
+ * here (`exit`); the ones it stays in or enters hear it from the new region's event, so every
+ * subscription gets one notification per move, whichever region's event arrives first.
+ */
+export function classifyMoveOut(
+  sub: Pick<LiveSubscription, "shape" | "filter">,
+  before: LngLat,
+  after: Place,
+): LiveKind | undefined {
+  const nowIn =
+    pointInShape(after.location.coordinates, sub.shape) && matchesFilter(after, sub.filter);
+  return pointInShape(before, sub.shape) && !nowIn ? "exit" : undefined;
+}

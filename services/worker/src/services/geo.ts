@@ -1,4 +1,4 @@
-import { Coordinator, type LeafCaller, executeLeaf } from "@geomesh/coordinator";
+import { type ChangeMove, Coordinator, type LeafCaller, executeLeaf } from "@geomesh/coordinator";
 import { GeomeshError } from "@geomesh/errors";
 import { GEO_SERVICES, type RegionMap, parseServiceBody } from "@geomesh/geo";
 import type { Handler, WorkerRequest } from "@geomesh/protocol";
@@ -32,7 +32,7 @@ export interface GeoServiceOptions {
   readonly stores: ReadonlyMap<string, GeoStore>;
   readonly map: RegionMap;
   /** Hears every committed change (the worker publishes them as place events). */
-  readonly onChange?: (region: string, change: PlaceChange) => void;
+  readonly onChange?: (region: string, change: PlaceChange, move?: ChangeMove) => void;
 }
 
 /**

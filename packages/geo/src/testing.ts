@@ -159,3 +159,15 @@ export function samplePlaces(
     };
   });
 }
+
+export {
+  DISTANCE_TOLERANCE_M,
+  type Feature,
+  type FeatureCollection,
+  firstDifference,
+  offset,
+  regionsWithin,
+  round6,
+  sampleOutlines,
+  starPolygon,
+} from "./testing-cross-region.js";

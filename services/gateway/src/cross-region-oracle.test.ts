@@ -28,10 +28,18 @@ import {
   parseSearchBody,
 } from "@geomesh/geo";
 import {
+  type Feature,
+  type FeatureCollection,
   bruteForceIntersects,
   bruteForceNear,
   bruteForceWithin,
+  firstDifference as firstDifferenceFrom,
+  offset,
+  regionsWithin,
+  round6,
+  sampleOutlines as sampleRegionOutlines,
   seededRandom,
+  starPolygon,
 } from "@geomesh/geo/testing";
 import type { GeoStore } from "@geomesh/store";
 import { EmbeddedGeoStore } from "@geomesh/store-embedded";
@@ -62,7 +70,6 @@ const duplicates: { at: LngLat; ids: string[] }[] = [];
 const CATEGORIES = ["cafe", "park", "shop", "bank", "school", "museum"];
 const TAGS = ["wifi", "open-24h", "vegan", "parking"];
 /** Distances travel as JSON numbers (exact); anything beyond float noise is a real difference. */
-const DISTANCE_TOLERANCE_M = 1e-6;
 /** A query centre is "near a border" when two regions' polygons are within this distance. */
 const BORDER_M = 25_000;
 
@@ -70,52 +77,15 @@ const rand = seededRandom(20_250_601);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
 const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
 const logUniform = (lo: number, hi: number) => Math.exp(between(Math.log(lo), Math.log(hi)));
-const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 const dayIso = (day: number) => new Date(Date.UTC(2024, 0, 1) + day * 86_400_000).toISOString();
 
-/** The point `meters` from `p` towards `bearing` (radians; a local flat approximation is enough). */
-function offset(p: LngLat, meters: number, bearing: number): LngLat {
-  const dLat = ((meters * Math.cos(bearing)) / 6_378_100) * (180 / Math.PI);
-  const lat = Math.max(-89, Math.min(89, p[1] + dLat));
-  const dLng =
-    ((meters * Math.sin(bearing)) / (6_378_100 * Math.cos((lat * Math.PI) / 180))) *
-    (180 / Math.PI);
-  return [round6(Math.max(-180, Math.min(180, p[0] + dLng))), round6(lat)];
-}
-
 function sampleOutlines(): void {
-  const border: LngLat[] = [];
-  const outer: LngLat[] = [];
-  for (const name of REGIONS) {
-    const others = REGIONS.filter((n) => n !== name);
-    for (const polygon of map.geometryOf(name).coordinates) {
-      for (const ring of polygon) {
-        const shared = ring.map((v) =>
-          others.some((o) => map.distanceToRegion(v as LngLat, o) < 1000),
-        );
-        for (let i = 0; i + 1 < ring.length; i++) {
-          const a = ring[i] as LngLat;
-          const b = ring[i + 1] as LngLat;
-          if (!shared[i] || !shared[i + 1]) {
-            if (!shared[i]) outer.push([a[0], a[1]]);
-            continue;
-          }
-          const steps = Math.max(1, Math.ceil(distanceMeters(a, b) / 10_000));
-          for (let s = 0; s < steps; s++) {
-            const t = s / steps;
-            border.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
-          }
-        }
-      }
-    }
-  }
-  borderPoints = border;
-  outerPoints = outer;
+  ({ border: borderPoints, outer: outerPoints } = sampleRegionOutlines(map));
 }
 
 /** Regions whose polygon lies within `BORDER_M` of the point. */
 function regionsNear(p: LngLat): number {
-  return REGIONS.filter((r) => map.distanceToRegion(p, r) <= BORDER_M).length;
+  return regionsWithin(map, p, BORDER_M);
 }
 
 function placeInput(id: string, at: LngLat, label: string): PlaceInput {
@@ -253,17 +223,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // Running one query over HTTP and comparing it with the oracle
 
-interface Feature {
-  id: string;
-  geometry: { type: string; coordinates: LngLat };
-  properties: { region: string; distance?: number };
-}
-interface FeatureCollection {
-  type: string;
-  features: Feature[];
-  next?: string;
-}
-
 type Request =
   | { method: "GET"; query: Record<string, string> }
   | { method: "POST"; body: Record<string, unknown> };
@@ -394,34 +353,9 @@ async function send(req: Request, cursor: string | undefined) {
       });
 }
 
-const showGot = (f: Feature | undefined) =>
-  f
-    ? `${f.id} d=${f.properties.distance ?? "-"} region=${f.properties.region} at ${JSON.stringify(f.geometry.coordinates)}`
-    : "nothing";
-const showWant = (h: PlaceHit | undefined) =>
-  h
-    ? `${h.place.id} d=${h.distance ?? "-"} region=${storedIn.get(h.place.id)} at ${JSON.stringify(h.place.location.coordinates)}`
-    : "nothing";
-
 /** Where `got` first differs from `want` (id, region, coordinates, distance), or undefined. */
 function firstDifference(got: Feature[], want: PlaceHit[], near: boolean): string | undefined {
-  for (let i = 0; i < Math.max(got.length, want.length); i++) {
-    const g = got[i];
-    const w = want[i];
-    const same =
-      g !== undefined &&
-      w !== undefined &&
-      g.id === w.place.id &&
-      g.properties.region === storedIn.get(w.place.id) &&
-      g.geometry.coordinates[0] === w.place.location.coordinates[0] &&
-      g.geometry.coordinates[1] === w.place.location.coordinates[1] &&
-      (near
-        ? Math.abs((g.properties.distance ?? NaN) - w.distance!) <= DISTANCE_TOLERANCE_M
-        : g.properties.distance === undefined);
-    if (!same)
-      return `first difference at #${i} (got ${got.length} features, want ${want.length}): got ${showGot(g)}; want ${showWant(w)}`;
-  }
-  return undefined;
+  return firstDifferenceFrom(got, want, near, (id) => storedIn.get(id));
 }
 
 /**
@@ -534,24 +468,9 @@ function filter(): Record<string, unknown> | undefined {
   return f;
 }
 
-/** Keeps a random geometry small enough in lng so the lng/lat star stays a simple polygon. */
-function starRing(c: LngLat, radiusDeg: number, minFraction: number, vertices: number): LngLat[] {
-  const cos = Math.max(0.3, Math.cos((c[1] * Math.PI) / 180));
-  const step = (2 * Math.PI) / vertices;
-  const ring: LngLat[] = [];
-  for (let k = 0; k < vertices; k++) {
-    const angle = k * step + between(-0.3, 0.3) * step;
-    const r = radiusDeg * between(minFraction, 1);
-    ring.push([round6(c[0] + (r * Math.cos(angle)) / cos), round6(c[1] + r * Math.sin(angle))]);
-  }
-  ring.push(ring[0]!);
-  return ring;
-}
-
 /** A star-shaped polygon around `c` (radius in degrees of latitude), with a hole at its centre when asked. */
 function star(c: LngLat, radiusDeg: number, hole: boolean): LngLat[][] {
-  const shell = starRing(c, radiusDeg, 0.55, 6 + Math.floor(rand() * 14));
-  return hole ? [shell, starRing(c, radiusDeg * 0.3, 0.4, 5 + Math.floor(rand() * 6))] : [shell];
+  return starPolygon(rand, c, radiusDeg, hole);
 }
 
 /** 2–3 disjoint star polygons around border points (parts far enough apart never to overlap). */

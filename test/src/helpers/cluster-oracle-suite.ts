@@ -42,7 +42,7 @@ import {
   round6,
   sampleOutlines,
   starPolygon,
-} from "./cross-region-queries.js";
+} from "@geomesh/geo/testing";
 import { GEOMESH_BIN, GeomeshProcess, freePort, freePortRange } from "./processes.js";
 
 const run = promisify(execFile);

@@ -157,7 +157,7 @@ export function registerUp(program: Command): void {
           `  ${r.name.padEnd(6)} ${r.endpoints.frontend}  (${r.workers} workers, store ${r.store})`,
       );
       process.stdout.write(
-        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\n${gatewayPorts.map((port) => `HTTP API: http://${config.gateway.host}:${port}/ (map; OpenAPI UI at /docs, live feed at ws://${config.gateway.host}:${port}/v1/live)`).join("\n")}\nPress Ctrl-C to stop.\n`,
+        `geomesh is up. Region brokers (7/MDP or GMP clients connect to any frontend):\n${lines.join("\n")}\n${gatewayPorts.map((port) => `HTTP API: http://${config.gateway.host}:${port}/v1/places/near?lng=-73.99&lat=40.73 (map at http://${config.gateway.host}:${port}/, OpenAPI UI at /docs, live feed at ws://${config.gateway.host}:${port}/v1/live)`).join("\n")}\nPress Ctrl-C to stop.\n`,
       );
       const marker = resolve(dataDir, ".sample-data-loaded");
       if (opts.sampleData && !existsSync(marker)) {

@@ -3,9 +3,10 @@
  * star-shaped polygons (with holes) and the comparison of a FeatureCollection with a brute-force
  * answer that names the first differing position.
  */
-import { type LngLat, type PlaceHit, type RegionMap, distanceMeters } from "@geomesh/geo";
+import type { LngLat, PlaceHit } from "./model.js";
+import type { RegionMap } from "./region-map.js";
+import { EARTH_RADIUS_M, distanceMeters } from "./spherical.js";
 
-const EARTH_RADIUS_M = 6_378_100;
 const DEG = 180 / Math.PI;
 
 export const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;

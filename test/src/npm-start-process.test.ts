@@ -13,7 +13,13 @@ import { resolveSource } from "@geomesh/datasets";
 import { type Place, completePlace, defaultRegionMap } from "@geomesh/geo";
 import { bruteForceNear } from "@geomesh/geo/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GeomeshProcess, freePort, freePortRange } from "./helpers/processes.js";
+import {
+  GeomeshProcess,
+  childrenOf,
+  freePort,
+  freePortRange,
+  isAlive,
+} from "./helpers/processes.js";
 
 const LOG_ENV = { GEOMESH_LOG_LEVEL: "info" };
 /** 5 brokers, 2 workers per region (up's default), 1 gateway. */
@@ -58,24 +64,6 @@ async function bundledPlaces(): Promise<Place[]> {
   return [...byId.values()];
 }
 
-/** Processes whose parent is `pid`, with their command lines (Linux /proc). */
-function childrenOf(pid: number): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== pid) continue;
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-      out.push({ pid: Number(entry), cmd });
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return out;
-}
-
 /** The pid in the last log line of each child's log file (logs are appended across runs). */
 function pidsFromLogs(): Map<string, number> {
   const out = new Map<string, number>();
@@ -91,15 +79,6 @@ function pidsFromLogs(): Map<string, number> {
     if (last) out.set(file.replace(/\.log$/, ""), Number(last[1]));
   }
   return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function startUp(): GeomeshProcess {
@@ -160,9 +139,9 @@ async function stopGracefully(up: GeomeshProcess): Promise<void> {
   expect(lines).toContain("SIGINT: stopping the cluster gracefully…");
   expect(lines).toContain("stopped.");
   // `up` waited for each child's exit before printing "stopped."; allow the kernel a moment.
-  for (let i = 0; i < 50 && children.some(alive); i++) await sleep(100);
+  for (let i = 0; i < 50 && children.some(isAlive); i++) await sleep(100);
   expect(
-    all.filter((c) => alive(c.pid)).map((c) => `${c.pid} still running: ${c.cmd}`),
+    all.filter((c) => isAlive(c.pid)).map((c) => `${c.pid} still running: ${c.cmd}`),
     [...logged].map(([n, p]) => `${n}=${p}`).join(" "),
   ).toEqual([]);
 }
@@ -182,7 +161,7 @@ afterAll(async () => {
     await Promise.race([up.exited, sleep(30_000)]);
     await up.destroy();
   }
-  for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, "SIGKILL");
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 

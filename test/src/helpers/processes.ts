@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export { freeEndpoint, freePort, freePortRange } from "@geomesh/protocol/testing";
@@ -79,5 +80,33 @@ export class GeomeshProcess {
   async destroy(): Promise<void> {
     this.kill("SIGKILL");
     await this.exited;
+  }
+}
+
+/** Processes whose parent is `pid`, with their command lines (Linux /proc). */
+export function childrenOf(pid: number): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== pid) continue;
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      out.push({ pid: Number(entry), cmd });
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return out;
+}
+
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

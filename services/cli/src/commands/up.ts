@@ -8,6 +8,7 @@ import {
   loadClusterConfig,
   parseClusterConfig,
 } from "@geomesh/config";
+import { GeomeshError } from "@geomesh/errors";
 import type { Command } from "commander";
 import { intInRange } from "../arg-parsers.js";
 import { type GlobalOptions, makeLogger } from "../context.js";
@@ -27,13 +28,22 @@ interface UpOptions {
 /** The effective config: --config (or the default five regions), then single-value flags. */
 function effectiveConfig(globals: GlobalOptions, opts: UpOptions): ClusterConfig {
   if (globals.config) {
+    if (opts.basePort !== undefined)
+      throw new GeomeshError(
+        "CONFIG_INVALID",
+        "--base-port lays out the built-in five regions; with --config the ports come from the file",
+        { data: { field: "--base-port" } },
+      );
     const cfg = loadClusterConfig({ path: globals.config }).config;
-    if (opts.workers === undefined && opts.dataDir === undefined && opts.basePort === undefined)
+    if (opts.workers === undefined && opts.dataDir === undefined && opts.gatewayPort === undefined)
       return cfg;
     return parseClusterConfig(
       {
         ...cfg,
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(opts.gatewayPort === undefined
+          ? {}
+          : { gateway: { ...cfg.gateway, port: opts.gatewayPort } }),
         regions: cfg.regions.map((r) => ({
           ...r,
           ...(opts.workers === undefined ? {} : { workers: opts.workers }),

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { resolveSource } from "@geomesh/datasets";
 import { type Place, completePlace, defaultRegionMap } from "@geomesh/geo";
 import { bruteForceNear } from "@geomesh/geo/testing";
@@ -16,14 +17,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GeomeshProcess,
   childrenOf,
-  freePort,
   freePortRange,
   isAlive,
 } from "./helpers/processes.js";
 
 const LOG_ENV = { GEOMESH_LOG_LEVEL: "info" };
-/** 5 brokers, 2 workers per region (up's default), 1 gateway. */
-const CHILDREN = 5 + 5 * 2 + 1;
+/** What `npm start` runs (the root package.json's start script), minus the `geomesh` command. */
+const START_ARGS = (() => {
+  const pkg = JSON.parse(
+    readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8"),
+  ) as { scripts: { start: string } };
+  const [bin, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (bin !== "geomesh") throw new Error(`npm start runs ${bin}, not geomesh`);
+  return args;
+})();
+const GATEWAYS = START_ARGS.includes("--gateways")
+  ? Number(START_ARGS[START_ARGS.indexOf("--gateways") + 1])
+  : 1;
+/** 5 brokers, 2 workers per region (up's default), the gateways. */
+const CHILDREN = 5 + 5 * 2 + GATEWAYS;
 const NEAR_NYC = "/v1/places/near?lng=-73.99&lat=40.73&limit=5";
 /** Points a few km from a region border, whose 10 nearest places lie in both regions. */
 const BORDER_POINTS: readonly (readonly [string, number, number, readonly string[]])[] = [
@@ -84,7 +96,7 @@ function pidsFromLogs(): Map<string, number> {
 function startUp(): GeomeshProcess {
   const up = new GeomeshProcess(
     [
-      "up",
+      ...START_ARGS,
       "--data-dir",
       dir,
       "--base-port",
@@ -149,7 +161,7 @@ async function stopGracefully(up: GeomeshProcess): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "geomesh-npm-start-"));
   basePort = await freePortRange(50);
-  gatewayPort = await freePort();
+  gatewayPort = await freePortRange(GATEWAYS);
   places = await bundledPlaces();
 }, 60_000);
 
@@ -171,6 +183,12 @@ describe("npm start (geomesh up)", () => {
     const line = await up.waitForLog(/^HTTP API: http:\/\//, 240_000);
     url = /^HTTP API: (http:\/\/[^/\s]+)/.exec(line.msg!)![1]!;
     expect(url).toBe(`http://127.0.0.1:${gatewayPort}`);
+    // Every gateway npm start runs answers (the others on the following ports).
+    for (let i = 1; i < GATEWAYS; i++)
+      expect(
+        (await fetch(`http://127.0.0.1:${gatewayPort + i}/healthz`)).status,
+        `gateway ${i + 1}`,
+      ).toBe(200);
     await up.waitForLog(/^Sample data loaded; later runs reuse it\.$/, 300_000);
     const lines = printed(up);
     expect(lines.some((l) => l.startsWith("First run: loading the bundled US cities"))).toBe(true);

@@ -671,7 +671,12 @@ export class Broker {
     if (!socket || socket.closed) return;
     const frames: (string | Buffer)[] = [this.eventsTopic, kind, String(seq)];
     if (body) frames.push(body);
-    socket.send(frames).catch((err: unknown) => this.onSendError("events", err as Error));
+    try {
+      sendNow(socket, frames, this.onEventsSendError);
+    } catch (err) {
+      // A send that throws must not stop the sequencer mid-drain: the event is dropped (a gap).
+      this.onEventsSendError(err as Error);
+    }
   }
 
   /** XPUB: a gateway subscribed to our topic: tell it where the sequence stands (its start mark). */
@@ -1117,7 +1122,12 @@ export class Broker {
     // immediate: a peer whose connection is not up has no pipe, so ROUTER_MANDATORY reports
     // sends to it (EHOSTUNREACH) instead of queueing them for a peer that may never come.
     this.cloudbe = createRouter(limits, peering.curve ?? {}, peering.region, { immediate: true });
-    this.statebe = new zmq.Publisher({ ...curve, linger: 0, sendHighWaterMark: 1000 });
+    this.statebe = new zmq.Publisher({
+      ...curve,
+      linger: 0,
+      sendTimeout: 0,
+      sendHighWaterMark: 1000,
+    });
     this.statefe = new zmq.Subscriber({
       ...peering.curve,
       linger: 0,
@@ -1131,7 +1141,10 @@ export class Broker {
       this.eventsPub = new zmq.XPublisher({
         ...curve,
         linger: 0,
-        sendHighWaterMark: 10_000,
+        // Never wait to send: a publish either goes at once or is dropped (and counted), and two
+        // sends can never overlap ("socket is busy writing").
+        sendTimeout: 0,
+        sendHighWaterMark: 100_000,
         verbosity: "allSubs",
         maxMessageSize: 4096,
       });
@@ -1401,7 +1414,7 @@ export class Broker {
     const socket = this.statebe;
     const region = this.options.peering?.region;
     if (!socket || socket.closed || !region) return;
-    socket.send([region, String(this.freeCapacity())]).catch(() => undefined);
+    sendNow(socket, [region, String(this.freeCapacity())], this.onStateSendError);
   }
 
   private toCloudFrontend(identity: Buffer, frames: OutFrame[]): void {
@@ -1419,6 +1432,8 @@ export class Broker {
   }
 
   private readonly onCloudSendError = (err: Error): void => this.onSendError("cloud", err);
+  private readonly onEventsSendError = (err: Error): void => this.onSendError("events", err);
+  private readonly onStateSendError = (): void => undefined; // the next announcement follows soon
 
   private readonly onFrontendSendError = (err: Error): void => this.onSendError("frontend", err);
   private readonly onBackendSendError = (err: Error): void => this.onSendError("backend", err);

@@ -10,6 +10,7 @@ import type { BenchReport, Scenario } from "./report.js";
 const SCENARIOS: Record<string, () => Promise<{ run: Scenario }>> = {
   broker: () => import("./broker.js"),
   e2e: () => import("./e2e.js"),
+  live: () => import("./live.js"),
   overflow: () => import("./overflow.js"),
   store: () => import("./store.js"),
 };

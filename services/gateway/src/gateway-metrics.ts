@@ -1,6 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RegionStatus } from "./cluster-view.js";
 
+/** The live hub's figures, read at scrape. */
+export interface LiveStats {
+  readonly sockets: number;
+  readonly subscriptions: number;
+  readonly events: number;
+  readonly delivered: number;
+  readonly dropped: number;
+  readonly gaps: number;
+}
+
 /** Broker counters exported as Prometheus counters: metric suffix → `BrokerCounters` field. */
 const BROKER_COUNTERS = {
   requests_total: ["requests", "requests the broker took on its frontend"],
@@ -40,7 +50,7 @@ export class GatewayMetrics {
 
   constructor(
     brokers: () => Promise<Readonly<Record<string, RegionStatus>>>,
-    options: { defaultMetrics?: boolean } = {},
+    options: { defaultMetrics?: boolean; live?: () => LiveStats } = {},
   ) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false)
@@ -66,6 +76,7 @@ export class GatewayMetrics {
       registers,
     });
 
+    if (options.live) this.registerLive(options.live, registers);
     // One snapshot per scrape: every broker metric's collect() awaits the same promise.
     let snapshot: Promise<Readonly<Record<string, RegionStatus>>> | undefined;
     const current = () => {
@@ -102,6 +113,42 @@ export class GatewayMetrics {
         },
       });
     }
+  }
+
+  private registerLive(live: () => LiveStats, registers: Registry[]): void {
+    const gauge = (name: string, help: string, read: (l: LiveStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(live()));
+        },
+      });
+    const counter = (name: string, help: string, read: (l: LiveStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(live()));
+        },
+      });
+    gauge("geomesh_live_sockets", "open WebSocket sessions on /v1/live", (l) => l.sockets);
+    gauge("geomesh_live_subscriptions", "live subscriptions held", (l) => l.subscriptions);
+    counter("geomesh_live_events_total", "place events received from the brokers", (l) => l.events);
+    counter(
+      "geomesh_live_delivered_total",
+      "event messages sent to subscriptions",
+      (l) => l.delivered,
+    );
+    counter(
+      "geomesh_live_dropped_total",
+      "messages dropped for slow sockets (oldest first)",
+      (l) => l.dropped,
+    );
+    counter("geomesh_live_gaps_total", "region seq gaps seen on the event feeds", (l) => l.gaps);
   }
 
   /** Records one leaf request to `region`; `outcome` is "ok" or the error code. */

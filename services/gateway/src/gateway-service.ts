@@ -141,7 +141,16 @@ export class GatewayService {
         });
       },
     };
-    const metrics = new GatewayMetrics(() => view.regionStatus());
+    const metrics = new GatewayMetrics(() => view.regionStatus(), {
+      live: () => {
+        const h = this.hub;
+        return {
+          sockets: h?.sessionCount ?? 0,
+          subscriptions: h?.subscriptionCount ?? 0,
+          ...(h?.counters ?? { events: 0, delivered: 0, dropped: 0, gaps: 0 }),
+        };
+      },
+    });
     const leaf: LeafCaller = async (region, request) => {
       const service = `${request.service}@${region}`;
       const body = serviceBodyOf(request);

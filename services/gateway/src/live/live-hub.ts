@@ -264,6 +264,8 @@ export class LiveHub {
     const before: LngLat | undefined = e.kind === "deleted" ? undefined : e.previous;
     const points: LngLat[] = [place.location.coordinates];
     if (before) points.push(before);
+    // The part every recipient shares, serialized once per event, not once per subscription.
+    let shared: string | undefined;
     for (const sub of this.index.candidates(points)) {
       if (!sub.regions.includes(e.region)) continue;
       const kind = moveOut
@@ -276,21 +278,25 @@ export class LiveHub {
       const s = this.sessions.get(sub.session);
       if (!s) continue;
       this.counters.delivered += 1;
-      this.send(s, {
-        type: "event",
-        subscription: sub.id,
-        kind,
+      shared ??= JSON.stringify({
         region: e.region,
         seq: e.seq,
         id: e.id,
         place: e.place,
         at: e.at,
-      });
+      }).slice(1);
+      this.sendText(
+        s,
+        `{"type":"event","subscription":${JSON.stringify(sub.id)},"kind":"${kind}",${shared}`,
+      );
     }
   }
 
   private send(s: Session, message: object): void {
-    const text = JSON.stringify(message);
+    this.sendText(s, JSON.stringify(message));
+  }
+
+  private sendText(s: Session, text: string): void {
     if (s.queue.length === 0 && s.socket.bufferedAmount < this.limits.highWaterBytes) {
       s.socket.send(text);
       return;

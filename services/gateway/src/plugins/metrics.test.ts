@@ -76,4 +76,25 @@ describe("GET /metrics", () => {
     ).toBe(1);
     expect(sample(text, "geomesh_region_request_duration_seconds_count", { region: "NE" })).toBe(2);
   });
+
+  it("exposes the live hub's sockets, subscriptions, deliveries, drops and gaps", async () => {
+    const { GatewayMetrics } = await import("../gateway-metrics.js");
+    const m = new GatewayMetrics(() => Promise.resolve({}), {
+      defaultMetrics: false,
+      live: () => ({
+        sockets: 3,
+        subscriptions: 42,
+        events: 10,
+        delivered: 99,
+        dropped: 2,
+        gaps: 1,
+      }),
+    });
+    const text = await m.registry.metrics();
+    expect(sample(text, "geomesh_live_sockets", {})).toBe(3);
+    expect(sample(text, "geomesh_live_subscriptions", {})).toBe(42);
+    expect(sample(text, "geomesh_live_delivered_total", {})).toBe(99);
+    expect(sample(text, "geomesh_live_dropped_total", {})).toBe(2);
+    expect(sample(text, "geomesh_live_gaps_total", {})).toBe(1);
+  });
 });

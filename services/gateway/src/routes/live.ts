@@ -15,7 +15,9 @@ export function liveRoutes(hub: LiveHub) {
     await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
     app.get(
       "/v1/live",
-      { websocket: true, schema: { hide: true }, config: { rateLimit: false } },
+      // The upgrade counts against the rate limit like any request, so a client cannot open
+      // sockets without bound.
+      { websocket: true, schema: { hide: true } },
       (socket) => {
         const session = hub.open(socket);
         socket.on("message", (data, isBinary) => {

@@ -14,12 +14,7 @@ import { resolveSource } from "@geomesh/datasets";
 import { type Place, completePlace, defaultRegionMap } from "@geomesh/geo";
 import { bruteForceNear } from "@geomesh/geo/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  GeomeshProcess,
-  childrenOf,
-  freePortRange,
-  isAlive,
-} from "./helpers/processes.js";
+import { GeomeshProcess, childrenOf, freePortRange, isAlive } from "./helpers/processes.js";
 
 const LOG_ENV = { GEOMESH_LOG_LEVEL: "info" };
 /** What `npm start` runs (the root package.json's start script), minus the `geomesh` command. */

@@ -89,7 +89,11 @@ export class Coordinator {
     };
     await ask(plan.first);
     let merged = mergeNearPages([...pages.values()], query.limit) as RegionPage;
-    const further = plan.further(kthDistance(merged, query.limit), pages.keys());
+    const further = plan.further(
+      kthDistance(merged, query.limit),
+      pages.keys(),
+      merged.hits.length === query.limit && merged.next === undefined,
+    );
     if (further.length > 0) {
       await ask(further);
       merged = mergeNearPages([...pages.values()], query.limit) as RegionPage;

@@ -70,7 +70,13 @@ function coordinateNear(byRegion: Map<string, Place[]>, q: NearQuery): Page {
   };
   plan.first.forEach(ask);
   const firstRound = mergeNearPages([...pages.values()], q.limit);
-  plan.further(kthDistance(firstRound, q.limit), pages.keys()).forEach(ask);
+  plan
+    .further(
+      kthDistance(firstRound, q.limit),
+      pages.keys(),
+      firstRound.hits.length === q.limit && firstRound.next === undefined,
+    )
+    .forEach(ask);
   return mergeNearPages([...pages.values()], q.limit);
 }
 
@@ -131,6 +137,25 @@ describe("mergeNearPages", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("gives a full page its next when only a region not yet asked holds more (a sparse filter)", () => {
+    // Found by the property below: the nearest region has exactly one park, farther ones more.
+    const { all, byRegion } = fixtures[2]!;
+    const q: NearQuery = {
+      point: [-60, 44.661753253264834],
+      limit: 1,
+      filter: { category: "park" },
+    };
+    let query = q;
+    let pages = 0;
+    for (; pages < 50; pages++) {
+      const page = coordinateNear(byRegion, query);
+      expect(page, `page ${pages + 1}`).toEqual(bruteForceNear(all, query));
+      if (page.next === undefined) break;
+      query = { ...q, cursor: decodeNearCursor(page.next) };
+    }
+    expect(pages).toBeGreaterThan(1);
   });
 
   it("pages across regions with cursors exactly as one global index", () => {

@@ -106,9 +106,12 @@ export interface NearPlan {
   /**
    * Regions still to ask after merging the answers of `asked`: those whose lower bound is
    * ≤ the merged k-th distance (or ≤ maxDistance / everything when fewer than `limit` hits).
-   * After asking them and merging again, the answer equals a global index's.
+   * After asking them and merging again, the answer equals a global index's. When the merged
+   * page is full and nothing asked has more (`fullWithoutNext`), every other candidate is asked
+   * too: one of them may hold a hit beyond the k-th, and only that decides the page's `next` —
+   * without it a cursor walk would stop early and miss the farther regions' places.
    */
-  further(kth: number | undefined, asked: Iterable<string>): string[];
+  further(kth: number | undefined, asked: Iterable<string>, fullWithoutNext?: boolean): string[];
 }
 
 /**
@@ -135,9 +138,9 @@ export function planNear(query: NearQuery, map: RegionMap): NearPlan {
   return {
     candidates,
     first,
-    further(kth, asked) {
+    further(kth, asked, fullWithoutNext = false) {
       const done = new Set(asked);
-      const bound = Math.min(kth ?? Infinity, max) + 1;
+      const bound = Math.min(fullWithoutNext ? Infinity : (kth ?? Infinity), max) + 1;
       return candidates
         .filter((c) => !done.has(c.region) && c.lowerBound <= bound)
         .map((c) => c.region);

@@ -6,10 +6,9 @@
  * missing, none outside, none twice — in each region's seq order, checked against an oracle of
  * the writes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultClusterInput } from "@geomesh/config";
 import {
   type LngLat,
   type Shape,
@@ -20,7 +19,7 @@ import {
 import { seededRandom } from "@geomesh/geo/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { GeomeshProcess, freePort, freePortRange } from "./helpers/processes.js";
+import { GeomeshProcess, freePort, writeClusterConfig } from "./helpers/processes.js";
 
 const HB = { intervalMs: 500, liveness: 3 };
 const map = defaultRegionMap();
@@ -48,20 +47,7 @@ interface Client {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "geomesh-live-"));
-  const input = defaultClusterInput({
-    dataDir: dir,
-    basePort: await freePortRange(50),
-    workersPerRegion: 1,
-  });
-  const config = join(dir, "geomesh.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      ...input,
-      heartbeat: HB,
-      gateway: { ...input.gateway, rateLimit: { max: 0, windowMs: 60_000 } },
-    }),
-  );
+  const { path: config } = await writeClusterConfig(dir, { heartbeat: HB });
   const brokers = REGIONS.map(
     (r) => new GeomeshProcess(["--config", config, "broker", "--region", r]),
   );

@@ -10,11 +10,10 @@
  * its region is still answered correctly through the others (DESIGN §10) and `/readyz` names it.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { defaultClusterInput } from "@geomesh/config";
 import { synthetic } from "@geomesh/datasets";
 import {
   type LngLat,
@@ -43,7 +42,7 @@ import {
   sampleOutlines,
   starPolygon,
 } from "@geomesh/geo/testing";
-import { GEOMESH_BIN, GeomeshProcess, freePort, freePortRange } from "./processes.js";
+import { GEOMESH_BIN, GeomeshProcess, freePort, writeClusterConfig } from "./processes.js";
 
 const run = promisify(execFile);
 const HB = { intervalMs: 500, liveness: 3 };
@@ -426,25 +425,15 @@ export function clusterOracleSuite(title: string, options: ClusterOracleOptions 
   describe(title, () => {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "geomesh-gw-cluster-"));
-      const input = defaultClusterInput({
-        dataDir: dir,
-        basePort: await freePortRange(50),
+      const { path: config, input } = await writeClusterConfig(dir, {
+        heartbeat: HB,
         gatewayPort: await freePort(),
-        workersPerRegion: 1,
+        edit: (i) => {
+          if (!options.stores) return i;
+          const storeOf = options.stores();
+          return { ...i, regions: i.regions.map((r) => ({ ...r, store: storeOf(r.name) })) };
+        },
       });
-      if (options.stores) {
-        const storeOf = options.stores();
-        input.regions = input.regions.map((r) => ({ ...r, store: storeOf(r.name) }));
-      }
-      const config = join(dir, "geomesh.config.json");
-      writeFileSync(
-        config,
-        JSON.stringify({
-          ...input,
-          heartbeat: HB,
-          gateway: { ...input.gateway, rateLimit: { max: 0, windowMs: 60_000 } },
-        }),
-      );
       base = `http://127.0.0.1:${input.gateway!.port}`;
       for (const region of REGIONS)
         procs.set(

@@ -1,8 +1,42 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ClusterConfigInput, defaultClusterInput } from "@geomesh/config";
+import { freePortRange } from "@geomesh/protocol/testing";
 
 export { freeEndpoint, freePort, freePortRange } from "@geomesh/protocol/testing";
+
+/**
+ * Writes `geomesh.config.json` into `dir` for a test cluster: the default five regions on a
+ * checked free port range, stores and data under `dir`, the given heartbeat, and the gateway's
+ * rate limit off (tests are one client address). `edit` may change the input before it is written.
+ */
+export async function writeClusterConfig(
+  dir: string,
+  options: {
+    readonly heartbeat: { intervalMs: number; liveness: number };
+    readonly workersPerRegion?: number;
+    readonly gatewayPort?: number;
+    readonly edit?: (input: ClusterConfigInput) => ClusterConfigInput;
+  },
+): Promise<{ path: string; input: ClusterConfigInput }> {
+  const base = defaultClusterInput({
+    dataDir: dir,
+    basePort: await freePortRange(50),
+    workersPerRegion: options.workersPerRegion ?? 1,
+    ...(options.gatewayPort === undefined ? {} : { gatewayPort: options.gatewayPort }),
+  });
+  const withDefaults: ClusterConfigInput = {
+    ...base,
+    heartbeat: options.heartbeat,
+    gateway: { ...base.gateway, rateLimit: { max: 0, windowMs: 60_000 } },
+  };
+  const input = options.edit ? options.edit(withDefaults) : withDefaults;
+  const path = join(dir, "geomesh.config.json");
+  writeFileSync(path, JSON.stringify(input));
+  return { path, input };
+}
 
 export const GEOMESH_BIN = fileURLToPath(
   new URL("../../../services/cli/bin/geomesh.js", import.meta.url),

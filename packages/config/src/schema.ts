@@ -77,6 +77,12 @@ export const clusterSchema = z
           .default(16 * 1024 * 1024),
         highWaterMark: z.int().min(1).max(1_000_000).default(10_000),
         defaultTimeoutMs: z.int().min(1).max(3_600_000).default(30_000),
+        /**
+         * How long a request for a service no worker offers waits (for a worker that may be
+         * registering) before the broker answers 404 SERVICE_NOT_FOUND — or 503
+         * REGION_UNAVAILABLE for `service@REGION` whose region has no reachable broker.
+         */
+        unknownServiceMs: z.int().min(0).max(600_000).default(500),
       })
       .prefault({}),
     curve: z

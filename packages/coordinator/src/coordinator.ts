@@ -2,6 +2,7 @@ import { GeomeshError } from "@geomesh/errors";
 import {
   type AggregateQuery,
   type CountQuery,
+  type GridCounts,
   type LngLat,
   type MovedFrom,
   type IntersectsQuery,
@@ -28,6 +29,49 @@ import {
   readCount,
   readGrid,
 } from "./features.js";
+
+/**
+ * Leaf errors that mean "this region cannot be reached now" rather than "the request is wrong":
+ * no broker or worker for it, a dead peer, a deadline. Reads then answer from the other regions
+ * (`partial: true`, `unavailable: [...]`); writes and lookups by id answer 503.
+ */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  "REGION_UNAVAILABLE",
+  "BROKER_UNAVAILABLE",
+  "TIMEOUT",
+  "DEADLINE_EXCEEDED",
+  "PEER_LOST",
+  "SHUTTING_DOWN",
+  "STORE_UNAVAILABLE",
+  "STORE_TIMEOUT",
+  "SERVICE_NOT_FOUND",
+  "WORKER_LOST",
+]);
+
+/** Whether a leaf's error means its region is unavailable (see `UNAVAILABLE_CODES`). */
+export function isRegionUnavailable(err: unknown): boolean {
+  return err instanceof GeomeshError && UNAVAILABLE_CODES.has(err.code);
+}
+
+/** The 503 for a request that needs regions nobody can reach. */
+export function regionUnavailable(regions: Iterable<string>, what: string): GeomeshError {
+  const unavailable = [...new Set(regions)];
+  return new GeomeshError(
+    "REGION_UNAVAILABLE",
+    `${what} needs region${unavailable.length === 1 ? "" : "s"} ${unavailable.join(", ")}, which did not answer`,
+    { data: { unavailable } },
+  );
+}
+
+/** Marks a reply as partial when some regions did not answer. */
+function withUnavailable<T extends object>(
+  value: T,
+  unavailable: ReadonlySet<string>,
+): T & { partial?: true; unavailable?: string[] } {
+  return unavailable.size === 0
+    ? value
+    : { ...value, partial: true, unavailable: [...unavailable] };
+}
 
 /**
  * Runs one leaf request against one region and resolves with its JSON reply. Implementations:
@@ -59,18 +103,48 @@ export class Coordinator {
         return pageToFeatureCollection(await this.within(request.query));
       case "geo.intersects":
         return pageToFeatureCollection(await this.intersects(request.query));
-      case "geo.count":
-        return { count: await this.count(request.query) };
-      case "geo.aggregate":
-        return await this.aggregate(request.query);
+      case "geo.count": {
+        const unavailable = new Set<string>();
+        return withUnavailable(
+          { count: await this.count(request.query, unavailable) },
+          unavailable,
+        );
+      }
+      case "geo.aggregate": {
+        const unavailable = new Set<string>();
+        return withUnavailable(await this.aggregate(request.query, unavailable), unavailable);
+      }
       case "place.upsert":
         return { results: await this.upsert(request.places, request.batch) };
-      case "place.get":
-        return "ids" in request
-          ? pageToFeatureCollection({ hits: await this.locate(request.ids) })
-          : await this.get(request.id);
+      case "place.get": {
+        if (!("ids" in request)) return await this.get(request.id);
+        const unavailable = new Set<string>();
+        const hits = await this.locate(request.ids, unavailable);
+        return pageToFeatureCollection({
+          hits,
+          ...(unavailable.size > 0 ? { unavailable: [...unavailable] } : {}),
+        });
+      }
       case "place.delete":
         return await this.delete(request.id);
+    }
+  }
+
+  /**
+   * Asks one region for a read; a region that cannot be reached is recorded in `unavailable`
+   * and answers nothing (the caller's reply then says it is partial).
+   */
+  private async read(
+    region: string,
+    request: ServiceRequest,
+    unavailable: Set<string>,
+  ): Promise<unknown> {
+    try {
+      return await this.leaf(region, request);
+    } catch (err) {
+      if (!isRegionUnavailable(err)) throw err;
+      unavailable.add(region);
+      return undefined;
     }
   }
 
@@ -79,26 +153,26 @@ export class Coordinator {
     const plan = planNear(query, this.map);
     const request: ServiceRequest = { service: "geo.near", query };
     const pages = new Map<string, RegionPage>();
+    const unavailable = new Set<string>();
     const ask = async (regions: readonly string[]) => {
       const got = await Promise.all(
-        regions.map(
-          async (r) => [r, featureCollectionToPage(await this.leaf(r, request), r)] as const,
-        ),
+        regions.map(async (r) => [r, await this.read(r, request, unavailable)] as const),
       );
-      for (const [r, page] of got) pages.set(r, page);
+      for (const [r, reply] of got)
+        if (reply !== undefined) pages.set(r, featureCollectionToPage(reply, r));
     };
     await ask(plan.first);
     let merged = mergeNearPages([...pages.values()], query.limit) as RegionPage;
     const further = plan.further(
       kthDistance(merged, query.limit),
-      pages.keys(),
+      [...pages.keys(), ...unavailable],
       merged.hits.length === query.limit && merged.next === undefined,
     );
     if (further.length > 0) {
       await ask(further);
       merged = mergeNearPages([...pages.values()], query.limit) as RegionPage;
     }
-    return merged;
+    return unavailable.size > 0 ? { ...merged, unavailable: [...unavailable] } : merged;
   }
 
   async within(query: WithinQuery): Promise<RegionPage> {
@@ -117,21 +191,28 @@ export class Coordinator {
     );
   }
 
-  async count(query: CountQuery): Promise<number> {
+  /** Counts over the regions the selection touches (unreachable ones are added to `unavailable`). */
+  async count(query: CountQuery, unavailable = new Set<string>()): Promise<number> {
     const regions = this.map.regionsForSelection(query.selection);
     const counts = await Promise.all(
-      regions.map(async (r) => readCount(await this.leaf(r, { service: "geo.count", query }))),
+      regions.map(async (r) => {
+        const reply = await this.read(r, { service: "geo.count", query }, unavailable);
+        return reply === undefined ? 0 : readCount(reply);
+      }),
     );
     return mergeCounts(counts);
   }
 
-  async aggregate(query: AggregateQuery): Promise<unknown> {
+  async aggregate(query: AggregateQuery, unavailable = new Set<string>()): Promise<object> {
     const regions = this.map.regionsForBox(query.box);
     const grids = await Promise.all(
-      regions.map(async (r) => readGrid(await this.leaf(r, { service: "geo.aggregate", query }))),
+      regions.map(async (r) => {
+        const reply = await this.read(r, { service: "geo.aggregate", query }, unavailable);
+        return reply === undefined ? undefined : readGrid(reply);
+      }),
     );
     return (
-      mergeGridCounts(grids) ?? {
+      mergeGridCounts(grids.filter((g): g is GridCounts => g !== undefined)) ?? {
         box: query.box,
         cells: query.cells,
         counts: new Array<number>(query.cells[0] * query.cells[1]).fill(0),
@@ -204,14 +285,19 @@ export class Coordinator {
   ): Promise<Map<string, { from: MovedFrom; place: PlaceInput }>> {
     const moved = new Map<string, { from: MovedFrom; place: PlaceInput }>();
     const byId = new Map(places.map((p) => [p.id, p]));
+    // Every region must answer: a region that cannot say whether it holds an id could be left
+    // with a stale copy once it is back (two regions holding one id).
+    const unavailable = new Set<string>();
     const found = await Promise.all(
       this.map.names().map(async (region) => {
         const ids = places.filter((p) => ownerOf.get(p.id) !== region).map((p) => p.id);
         if (ids.length === 0) return [];
-        const reply = await this.leaf(region, { service: "place.get", ids });
+        const reply = await this.read(region, { service: "place.get", ids }, unavailable);
+        if (reply === undefined) return [];
         return featureCollectionToPage(reply, region).hits.map((h) => ({ region, hit: h }));
       }),
     );
+    if (unavailable.size > 0) throw regionUnavailable(unavailable, "a write (finding moved ids)");
     const now = new Date();
     await Promise.all(
       found.flat().map(async ({ region, hit }) => {
@@ -231,17 +317,19 @@ export class Coordinator {
     return moved;
   }
 
-  /** The places with these ids, wherever they are (every region asked once, in parallel). */
-  async locate(ids: readonly string[]): Promise<RegionPage["hits"]> {
+  /**
+   * The places with these ids, wherever they are (every region asked once, in parallel);
+   * regions that do not answer are added to `unavailable`.
+   */
+  async locate(
+    ids: readonly string[],
+    unavailable = new Set<string>(),
+  ): Promise<RegionPage["hits"]> {
     const pages = await Promise.all(
-      this.map
-        .names()
-        .map(async (region) =>
-          featureCollectionToPage(
-            await this.leaf(region, { service: "place.get", ids: [...ids] }),
-            region,
-          ),
-        ),
+      this.map.names().map(async (region) => {
+        const reply = await this.read(region, { service: "place.get", ids: [...ids] }, unavailable);
+        return reply === undefined ? { hits: [] } : featureCollectionToPage(reply, region);
+      }),
     );
     const byId = new Map(pages.flatMap((p) => p.hits).map((h) => [h.place.id, h]));
     return ids.flatMap((id) => {
@@ -250,12 +338,17 @@ export class Coordinator {
     });
   }
 
-  /** Ids carry no region, so a get asks every region (in parallel) and returns the one that has it. */
+  /**
+   * Ids carry no region, so a get asks every region (in parallel) and returns the one that has
+   * it. Not found while some region did not answer is a 503, not a 404: it may be there.
+   */
   async get(id: string): Promise<unknown> {
+    const unavailable = new Set<string>();
     const found = await Promise.all(
       this.map.names().map(async (region) => {
         try {
-          return featureToHit(await this.leaf(region, { service: "place.get", id }), region);
+          const reply = await this.read(region, { service: "place.get", id }, unavailable);
+          return reply === undefined ? undefined : featureToHit(reply, region);
         } catch (err) {
           if (err instanceof GeomeshError && err.code === "NOT_FOUND") return undefined;
           throw err;
@@ -263,22 +356,30 @@ export class Coordinator {
       }),
     );
     const hit = found.find((h) => h !== undefined);
-    if (!hit) throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(id)}`);
-    return placeToFeature(hit.place, hit.region);
+    if (hit) return placeToFeature(hit.place, hit.region);
+    if (unavailable.size > 0) throw regionUnavailable(unavailable, `place ${JSON.stringify(id)}`);
+    throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(id)}`);
   }
 
+  /** Deletes the id wherever it is; like `get`, not found with a region unanswered is a 503. */
   async delete(id: string): Promise<unknown> {
+    const unavailable = new Set<string>();
     const replies = await Promise.all(
       this.map
         .names()
         .map(
           async (region) =>
-            [region, await this.leaf(region, { service: "place.delete", id })] as const,
+            [
+              region,
+              await this.read(region, { service: "place.delete", id }, unavailable),
+            ] as const,
         ),
     );
-    const hit = replies.find(([, r]) => (r as { deleted?: unknown }).deleted === true);
-    if (!hit) throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(id)}`);
-    return { id, deleted: true, region: hit[0] };
+    const hit = replies.find(([, r]) => (r as { deleted?: unknown } | undefined)?.deleted === true);
+    if (hit) return { id, deleted: true, region: hit[0] };
+    if (unavailable.size > 0)
+      throw regionUnavailable(unavailable, `deleting place ${JSON.stringify(id)}`);
+    throw new GeomeshError("NOT_FOUND", `no place with id ${JSON.stringify(id)}`);
   }
 
   private async byId(
@@ -286,9 +387,14 @@ export class Coordinator {
     request: ServiceRequest,
     limit: number,
   ): Promise<RegionPage> {
-    const pages = await Promise.all(
-      regions.map(async (r) => featureCollectionToPage(await this.leaf(r, request), r)),
+    const unavailable = new Set<string>();
+    const replies = await Promise.all(
+      regions.map(async (r) => [r, await this.read(r, request, unavailable)] as const),
     );
-    return mergeIdPages(pages, limit) as RegionPage;
+    const pages = replies.flatMap(([r, reply]) =>
+      reply === undefined ? [] : [featureCollectionToPage(reply, r)],
+    );
+    const merged = mergeIdPages(pages, limit) as RegionPage;
+    return unavailable.size > 0 ? { ...merged, unavailable: [...unavailable] } : merged;
   }
 }

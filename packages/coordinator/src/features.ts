@@ -8,6 +8,8 @@ export interface RegionHit extends PlaceHit {
 
 export interface RegionPage extends Page {
   hits: RegionHit[];
+  /** Regions that did not answer: the page holds what the others have. */
+  unavailable?: string[];
 }
 
 /** One result as GeoJSON: `properties` has name, category, tags, updatedAt, region, distance (near) and the place's own `properties`. */
@@ -30,6 +32,9 @@ export interface PlaceFeatureCollection {
   type: "FeatureCollection";
   features: PlaceFeature[];
   next?: string;
+  /** Set when some region did not answer (listed in `unavailable`): the rest is exact. */
+  partial?: true;
+  unavailable?: string[];
 }
 
 /** Renders a place as a Feature. */
@@ -58,6 +63,10 @@ export function pageToFeatureCollection(page: RegionPage): PlaceFeatureCollectio
     features: page.hits.map((h) => placeToFeature(h.place, h.region, h.distance)),
   };
   if (page.next !== undefined) fc.next = page.next;
+  if (page.unavailable !== undefined && page.unavailable.length > 0) {
+    fc.partial = true;
+    fc.unavailable = page.unavailable;
+  }
   return fc;
 }
 

@@ -1,4 +1,9 @@
-export { Coordinator, type LeafCaller } from "./coordinator.js";
+export {
+  Coordinator,
+  type LeafCaller,
+  isRegionUnavailable,
+  regionUnavailable,
+} from "./coordinator.js";
 export { type ChangeMove, executeLeaf } from "./leaf.js";
 export {
   featureCollectionToPage,

@@ -22,6 +22,7 @@ export const ErrorCode = {
   WORKER_LOST: "WORKER_LOST",
   BROKER_UNAVAILABLE: "BROKER_UNAVAILABLE",
   PEER_LOST: "PEER_LOST",
+  REGION_UNAVAILABLE: "REGION_UNAVAILABLE",
   SHUTTING_DOWN: "SHUTTING_DOWN",
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
   STORE_TIMEOUT: "STORE_TIMEOUT",
@@ -148,6 +149,12 @@ export const errorTable: { readonly [C in ErrorCode]: ErrorSpec } = {
     retryable: true,
     description:
       "The peer broker running a request died and the request could not be re-dispatched.",
+  },
+  REGION_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    description:
+      "A region the request needs has no reachable broker or worker (a write or get answers this; reads answer with the other regions and `partial: true`, `unavailable: [...]`). `data.unavailable` lists the regions.",
   },
   SHUTTING_DOWN: {
     status: 503,

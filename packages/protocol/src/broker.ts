@@ -49,7 +49,11 @@ export interface BrokerOptions {
   readonly queuePerService?: number;
   /** Deadline for requests that carry none (7/MDP requests, GMP timeout 0). */
   readonly defaultTimeoutMs?: number;
-  /** How long a request waits for a service nobody offers before 404 (default liveness × interval). */
+  /**
+   * How long a request waits for a service nobody offers (a worker may be registering) before
+   * 404 SERVICE_NOT_FOUND, or 503 REGION_UNAVAILABLE for `service@REGION` of a peer region whose
+   * broker is down (default 500 ms).
+   */
   readonly unknownServiceMs?: number;
   /** 7/MDP requests to these services are not re-dispatched when their worker dies. */
   readonly nonIdempotentServices?: readonly string[];
@@ -164,6 +168,7 @@ export interface BrokerCounters {
   queueFull: number;
   deadlineExpired: number;
   serviceNotFound: number;
+  regionUnavailable: number;
   workersExpired: number;
   workersDisconnected: number;
   redispatched: number;
@@ -229,6 +234,8 @@ export const BROKER_STATUS_SERVICE = "broker.status";
  * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]`.
  */
 export const BROKER_PUBLISH_PREFIX = "broker.publish@";
+/** Default wait before a request for a service nobody offers is answered (ms). */
+export const DEFAULT_UNKNOWN_SERVICE_MS = 500;
 /** How long a missing event number holds back later ones before it is skipped (ms). */
 export const EVENT_HOLD_MS = 500;
 
@@ -250,6 +257,7 @@ export class Broker {
     queueFull: 0,
     deadlineExpired: 0,
     serviceNotFound: 0,
+    regionUnavailable: 0,
     workersExpired: 0,
     workersDisconnected: 0,
     redispatched: 0,
@@ -301,6 +309,8 @@ export class Broker {
     events?: string;
   } = { frontend: "", backend: "" };
   private stopping: Promise<void> | undefined;
+  private startedAt = 0;
+  private readonly peerExpiryMs: number;
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: BrokerOptions) {
@@ -308,8 +318,8 @@ export class Broker {
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
     this.queueLimit = options.queuePerService ?? 1000;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
-    this.unknownServiceMs =
-      options.unknownServiceMs ?? this.heartbeat.intervalMs * this.heartbeat.liveness;
+    this.unknownServiceMs = options.unknownServiceMs ?? DEFAULT_UNKNOWN_SERVICE_MS;
+    this.peerExpiryMs = this.heartbeat.intervalMs * this.heartbeat.liveness;
     this.nonIdempotent = new Set(
       (options.nonIdempotentServices ?? DEFAULT_NON_IDEMPOTENT_SERVICES).map((s) =>
         s.toLowerCase(),
@@ -320,7 +330,7 @@ export class Broker {
       this.ownRegion = options.peering.region.toLowerCase();
       this.peerTable = new PeerTable(
         options.peering.peers.map((p) => p.name),
-        this.heartbeat.intervalMs * this.heartbeat.liveness,
+        this.peerExpiryMs,
       );
       for (const peer of options.peering.peers)
         this.peerInflight.set(peer.name.toLowerCase(), new Set());
@@ -343,6 +353,7 @@ export class Broker {
   async start(): Promise<void> {
     if (this.state !== "idle") return;
     this.state = "running";
+    this.startedAt = Date.now();
     const limits = this.options.limits ?? {};
     this.frontend = createRouter(limits, this.options.curve ?? {});
     this.backend = createRouter(limits, this.options.curve ?? {});
@@ -358,9 +369,10 @@ export class Broker {
     this.loops.push(this.frontendLoop(this.frontend), this.backendLoop(this.backend));
     if (this.options.peering) await this.startPeering(this.options.peering);
     const hb = setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
+    // Fine enough that a deadline or the unknown-service bound is kept to within a few ms.
     const sweep = setInterval(
       () => this.sweepDeadlines(),
-      Math.max(10, Math.min(100, this.heartbeat.intervalMs / 4)),
+      Math.max(10, Math.min(100, this.heartbeat.intervalMs / 4, this.unknownServiceMs / 4)),
     );
     hb.unref();
     sweep.unref();
@@ -599,7 +611,18 @@ export class Broker {
           this.sendToPeer(p, target, false);
           return;
         }
-        // The owner is down: its region is served here while its store is reachable.
+        // The owner is down: its region is served here while a worker here or a live peer's
+        // serves it. When none does (one store per region), say so at once — once peers have had
+        // a full liveness period to announce themselves since this broker started.
+        const localWorkers = this.services.get(p.service)?.workers.length ?? 0;
+        if (
+          localWorkers === 0 &&
+          Date.now() - this.startedAt > this.peerExpiryMs &&
+          !table.anyServes(target)
+        ) {
+          this.failUnserved(p);
+          return;
+        }
       }
     }
     this.dispatch(p);
@@ -850,6 +873,7 @@ export class Broker {
       case "down":
         if (worker) {
           worker.draining = true;
+          this.servedCache = undefined;
           if (worker.inflight.size === 0) this.removeWorker(worker, "DOWN");
         }
         return;
@@ -878,6 +902,7 @@ export class Broker {
       draining: false,
     };
     this.workers.set(id, worker);
+    this.servedCache = undefined;
     for (const name of worker.services) this.serviceEntry(name).workers.push(worker);
     if (dialect === "gmp")
       this.toWorker(worker, encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness));
@@ -937,6 +962,7 @@ export class Broker {
   private removeWorker(worker: WorkerEntry, reason: string): void {
     if (this.workers.get(worker.id) !== worker) return;
     this.workers.delete(worker.id);
+    this.servedCache = undefined;
     for (const name of worker.services) {
       const svc = this.services.get(name);
       if (!svc) continue;
@@ -1019,12 +1045,32 @@ export class Broker {
         this.fail(p, "DEADLINE_EXCEEDED", `no reply from ${p.service} before the deadline`);
       } else if (p.queued && now - p.received >= this.unknownServiceMs) {
         const svc = this.services.get(p.service);
-        if (svc && svc.workers.length === 0) {
-          this.counters.serviceNotFound += 1;
-          this.fail(p, "SERVICE_NOT_FOUND", `no worker offers service "${p.service}"`);
-        }
+        if (svc && svc.workers.length === 0) this.failUnserved(p);
       }
     }
+  }
+
+  /**
+   * Nobody here offers the service and no live peer took it: `service@REGION` of a peer region
+   * whose broker is down is that region being unavailable (503); anything else is unknown (404).
+   */
+  private failUnserved(p: Pending): void {
+    const region = regionOf(p.service);
+    const peer = region === undefined ? undefined : this.peerTable?.get(region);
+    if (peer && region !== this.ownRegion && !this.peerTable?.isAlive(region!)) {
+      // A live peer serving the region may still take it from the queue: wait for the deadline.
+      if (this.peerTable?.anyServes(region!)) return;
+      this.counters.regionUnavailable += 1;
+      this.fail(
+        p,
+        "REGION_UNAVAILABLE",
+        `region ${peer.name}'s broker is not reachable and no worker here serves ${p.service}`,
+        { unavailable: [peer.name] },
+      );
+      return;
+    }
+    this.counters.serviceNotFound += 1;
+    this.fail(p, "SERVICE_NOT_FOUND", `no worker offers service "${p.service}"`);
   }
 
   // --- replies --------------------------------------------------------------------------------
@@ -1199,7 +1245,10 @@ export class Broker {
     if (!this.peerTable || this.options.peering?.overflow === false) return undefined;
     if ((p.flags & Flag.OVERFLOWED) !== 0) return undefined;
     return this.peerTable
-      .pickMostFree(p.origin.kind === "peer" ? p.origin.identity.toString("latin1") : undefined)
+      .pickMostFree(
+        p.origin.kind === "peer" ? p.origin.identity.toString("latin1") : undefined,
+        regionOf(p.service),
+      )
       ?.name.toLowerCase();
   }
 
@@ -1358,12 +1407,15 @@ export class Broker {
     return receiveLoop(socket, "state", this.log, (msg) => this.onState(msg));
   }
 
-  /** A peer's state announcement: `[region, free capacity]`. */
-  private onState([name, capacity]: Buffer[]): void {
+  /** A peer's state announcement: `[region, free capacity, regions its workers serve]`. */
+  private onState([name, capacity, served]: Buffer[]): void {
     const peer = name?.toString("latin1");
     const cap = Number(capacity?.toString("latin1"));
     if (!peer || !Number.isInteger(cap) || cap < 0 || !this.peerTable) return;
-    if (this.peerTable.update(peer, cap))
+    // Without the third frame (an older broker) the peer is taken to serve every region.
+    const serves =
+      served === undefined ? undefined : new Set(splitRegions(served.toString("latin1")));
+    if (this.peerTable.update(peer, cap, Date.now(), serves))
       this.log.info({ peer, capacity: cap }, "peer broker alive");
     if (cap > 0) this.offloadQueues();
   }
@@ -1376,7 +1428,7 @@ export class Broker {
         const head = firstLive(svc.queue);
         if (!head || (head.flags & Flag.OVERFLOWED) !== 0) break;
         const peer = this.overflowTarget(head);
-        if (!peer) return;
+        if (!peer) break; // none can take this service; another service's head may still go
         svc.queue.shift();
         this.counters.overflowOut += 1;
         this.sendToPeer(head, peer, true);
@@ -1409,12 +1461,39 @@ export class Broker {
     this.queuedCount += delta;
   };
 
-  /** statebe: `[region, free capacity]`, on change and every interval (the peer heartbeat). */
+  /**
+   * statebe: `[region, free capacity, served regions]`, on change and every interval (the peer
+   * heartbeat). Served regions are the `@REGION` suffixes of the services local workers offer,
+   * so a peer overflows `service@R` only to brokers whose workers can run R's leaves (in the
+   * one-store-per-region deployment, none but R's own).
+   */
   private publishState(): void {
     const socket = this.statebe;
     const region = this.options.peering?.region;
     if (!socket || socket.closed || !region) return;
-    sendNow(socket, [region, String(this.freeCapacity())], this.onStateSendError);
+    sendNow(
+      socket,
+      [region, String(this.freeCapacity()), this.servedRegions()],
+      this.onStateSendError,
+    );
+  }
+
+  private servedCache: string | undefined;
+
+  /** Comma-separated lower-cased regions whose leaf services some local worker offers. */
+  private servedRegions(): string {
+    if (this.servedCache === undefined) {
+      const regions = new Set<string>();
+      for (const w of this.workers.values()) {
+        if (w.draining) continue;
+        for (const name of w.services) {
+          const r = regionOf(name);
+          if (r !== undefined) regions.add(r);
+        }
+      }
+      this.servedCache = [...regions].sort().join(",");
+    }
+    return this.servedCache;
   }
 
   private toCloudFrontend(identity: Buffer, frames: OutFrame[]): void {
@@ -1467,6 +1546,19 @@ export class Broker {
 
 function errorBody(err: GeomeshError): Buffer {
   return Buffer.from(JSON.stringify(err.toWire()));
+}
+
+/** The region of a region-qualified service (`geo.near@ne` → `ne`), lower-cased. */
+function regionOf(service: string): string | undefined {
+  const at = service.lastIndexOf("@");
+  return at >= 0 ? service.slice(at + 1).toLowerCase() : undefined;
+}
+
+function splitRegions(list: string): string[] {
+  return list
+    .split(",")
+    .map((r) => r.trim().toLowerCase())
+    .filter((r) => r.length > 0);
 }
 
 function hex(identity: Buffer): string {

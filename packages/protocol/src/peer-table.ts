@@ -12,6 +12,8 @@ export interface PeerState {
   /** When the peer was last heard (ms since epoch); 0 = never. */
   heardAt: number;
   alive: boolean;
+  /** Regions whose leaf services the peer's workers offer (lower-cased); undefined = all. */
+  serves: ReadonlySet<string> | undefined;
 }
 
 export class PeerTable {
@@ -22,15 +24,22 @@ export class PeerTable {
     private readonly expiryMs: number,
   ) {
     for (const name of names)
-      this.peers.set(name.toLowerCase(), { name, capacity: 0, heardAt: 0, alive: false });
+      this.peers.set(name.toLowerCase(), {
+        name,
+        capacity: 0,
+        heardAt: 0,
+        alive: false,
+        serves: undefined,
+      });
   }
 
   /** Records a state announcement; returns true when the peer (re)became alive. */
-  update(name: string, capacity: number, now = Date.now()): boolean {
+  update(name: string, capacity: number, now = Date.now(), serves?: ReadonlySet<string>): boolean {
     const peer = this.peers.get(name.toLowerCase());
     if (!peer) return false;
     const revived = !peer.alive;
     peer.capacity = Math.max(0, capacity);
+    peer.serves = serves;
     peer.heardAt = now;
     peer.alive = true;
     return revived;
@@ -58,15 +67,26 @@ export class PeerTable {
     return peer;
   }
 
-  /** The live peer with the most free capacity (ties: configuration order), or undefined. */
-  pickMostFree(exclude?: string): PeerState | undefined {
+  /**
+   * The live peer with the most free capacity (ties: configuration order), or undefined. With
+   * `region` (a `service@region` request), only peers whose workers serve that region count.
+   */
+  pickMostFree(exclude?: string, region?: string): PeerState | undefined {
     let best: PeerState | undefined;
     for (const peer of this.peers.values()) {
       if (!peer.alive || peer.capacity <= 0 || peer.name.toLowerCase() === exclude?.toLowerCase())
         continue;
+      if (region !== undefined && peer.serves !== undefined && !peer.serves.has(region)) continue;
       if (!best || peer.capacity > best.capacity) best = peer;
     }
     return best;
+  }
+
+  /** Whether a live peer's workers serve `region`'s leaves (it could take them, busy or not). */
+  anyServes(region: string): boolean {
+    for (const peer of this.peers.values())
+      if (peer.alive && (peer.serves === undefined || peer.serves.has(region))) return true;
+    return false;
   }
 
   /** Work was sent to a peer: its free capacity, as we see it, drops by one until it speaks. */

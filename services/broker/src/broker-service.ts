@@ -37,6 +37,7 @@ export class BrokerService {
       heartbeat: options.config.heartbeat,
       queuePerService: options.config.limits.queuePerService,
       defaultTimeoutMs: options.config.limits.defaultTimeoutMs,
+      unknownServiceMs: options.config.limits.unknownServiceMs,
       limits: {
         maxMessageBytes: options.config.limits.maxMessageBytes,
         highWaterMark: options.config.limits.highWaterMark,

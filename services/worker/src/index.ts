@@ -3,6 +3,8 @@ export { buildServices, type ServiceSetOptions } from "./services/index.js";
 export { parseSleepBody, MAX_SLEEP_MS } from "./services/sys-sleep.js";
 export {
   buildGeoServices,
+  type GeoServices,
+  type RemoteLeafCaller,
   jsonBody,
   jsonHandler,
   leafService,

@@ -1,13 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ClusterConfig } from "@geomesh/config";
-import { type RegionMap, buildRegionMap } from "@geomesh/geo";
+import { GeomeshClient } from "@geomesh/client";
+import { type RegionMap, type ServiceRequest, buildRegionMap, serviceBodyOf } from "@geomesh/geo";
 import type { Logger } from "@geomesh/logger";
 import {
   type CurveOptions,
   type HeartbeatOptions,
   type SocketLimits,
   Worker,
+  type WorkerRequest,
 } from "@geomesh/protocol";
 import { type GeoStore, createStore } from "@geomesh/store";
 import "@geomesh/store-embedded";
@@ -26,6 +28,13 @@ export interface WorkerServiceOptions {
   readonly config?: ClusterConfig;
   /** Serve only `region`, from this store URI (instead of every region's store from the config). */
   readonly store?: string | undefined;
+  /**
+   * Frontend of this worker's broker, for the leaves of regions whose store is not here and for
+   * place events (default: the region's frontend from the config).
+   */
+  readonly frontend?: string | undefined;
+  /** Coordinating requests run at once, when they send sub-requests (default: `concurrency`). */
+  readonly coordinators?: number | undefined;
   readonly heartbeat?: Partial<HeartbeatOptions>;
   readonly limits?: SocketLimits;
   readonly curve?: CurveOptions;
@@ -35,15 +44,23 @@ export interface WorkerServiceOptions {
 /** Composition root of one worker process: stores → services → protocol worker. */
 export class WorkerService {
   private worker: Worker | undefined;
+  /** Second connection with its own credit for coordinating requests (single-store workers). */
+  private coordinator: Worker | undefined;
+  private remote: GeomeshClient | undefined;
   private events: EventPublisher | undefined;
   private stores = new Map<string, GeoStore>();
   private started: Promise<void> | undefined;
 
   constructor(readonly options: WorkerServiceOptions) {}
 
-  /** The protocol worker (after `start()`). */
+  /** The protocol worker of leaf and sys services (after `start()`). */
   get protocolWorker(): Worker | undefined {
     return this.worker;
+  }
+
+  /** The protocol worker of coordinating requests, when this worker has one. */
+  get coordinatorWorker(): Worker | undefined {
+    return this.coordinator;
   }
 
   start(): Promise<void> {
@@ -78,10 +95,11 @@ export class WorkerService {
       }
     }
     // Committed changes go to this worker's broker (its region's frontend), which carries them to
-    // the owning region's broker for publishing.
-    const frontend = options.config?.regions.find(
-      (r) => r.name.toLowerCase() === options.region.toLowerCase(),
-    )?.endpoints.frontend;
+    // the owning region's broker for publishing; so do leaves of regions whose store is not here.
+    const frontend =
+      options.frontend ??
+      options.config?.regions.find((r) => r.name.toLowerCase() === options.region.toLowerCase())
+        ?.endpoints.frontend;
     if (map && frontend)
       this.events = new EventPublisher({
         endpoint: frontend,
@@ -90,6 +108,13 @@ export class WorkerService {
         ...(options.curve ? { curve: options.curve } : {}),
       });
     const events = this.events;
+    if (map && frontend && map.names().some((r) => !this.stores.has(r)))
+      this.remote = new GeomeshClient({
+        endpoint: frontend,
+        heartbeat: options.heartbeat ?? {},
+        ...(options.curve ? { curve: options.curve } : {}),
+      });
+    const remote = this.remote;
     const services = buildServices({
       testServices: options.testServices,
       ...(map
@@ -98,36 +123,64 @@ export class WorkerService {
               stores: this.stores,
               map,
               ...(events ? { onChange: events.publish.bind(events) } : {}),
+              ...(remote
+                ? {
+                    remote: (region: string, request: ServiceRequest, parent: WorkerRequest) =>
+                      remote.request(`${request.service}@${region}`, serviceBodyOf(request), {
+                        // Leave the coordinator time to merge and answer before its own deadline.
+                        timeoutMs: Math.max(1, Math.floor((parent.deadline - Date.now()) * 0.9)),
+                        signal: parent.signal,
+                        traceId: parent.traceId,
+                      }),
+                  }
+                : {}),
             },
           }
         : {}),
     });
-    this.worker = new Worker({
+    const common = {
       endpoint: options.broker,
-      services,
-      concurrency: options.concurrency,
       logger: log,
       ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.curve ? { curve: options.curve } : {}),
+    };
+    this.worker = new Worker({
+      ...common,
+      services: services.leaf,
+      concurrency: options.concurrency,
     });
+    if (services.coordinated.size > 0)
+      this.coordinator = new Worker({
+        ...common,
+        logger: log.child({ slots: "coordinator" }),
+        services: services.coordinated,
+        concurrency: options.coordinators ?? options.concurrency,
+      });
     log.info(
       {
         region: options.region,
         broker: options.broker,
-        services: services.size,
+        services: services.leaf.size + services.coordinated.size,
         stores: [...this.stores.keys()],
         concurrency: options.concurrency,
+        ...(this.coordinator
+          ? { coordinators: options.coordinators ?? options.concurrency, frontend }
+          : {}),
       },
       "worker configured",
     );
     this.worker.start();
+    this.coordinator?.start();
   }
 
   /** Drains the protocol worker, then closes the stores (reverse order of start). */
   async stop(drainMs?: number): Promise<void> {
     await this.started?.catch(() => undefined);
+    // Coordinating requests first: they may still wait on this worker's own leaves.
+    await this.coordinator?.stop(drainMs);
     await this.worker?.stop(drainMs);
+    await this.remote?.close();
     await this.events?.stop();
     for (const store of [...this.stores.values()].reverse()) await store.close();
     this.stores.clear();

@@ -189,14 +189,16 @@ function parsedOf(req: Request) {
   return { service: "geo.near" as const, query: parseNearBody(body) };
 }
 
-function oracle(parsed: ReturnType<typeof parsedOf>, limit: number): Page {
+/** The global index's answer, over every place except those of the `missing` region. */
+function oracle(parsed: ReturnType<typeof parsedOf>, limit: number, missing?: string): Page {
+  const data = missing ? places.filter((p) => ownerOf.get(p.id) !== missing) : places;
   switch (parsed.service) {
     case "geo.near":
-      return bruteForceNear(places, { ...parsed.query, limit });
+      return bruteForceNear(data, { ...parsed.query, limit });
     case "geo.within":
-      return bruteForceWithin(places, { ...parsed.query, limit });
+      return bruteForceWithin(data, { ...parsed.query, limit });
     case "geo.intersects":
-      return bruteForceIntersects(places, { ...parsed.query, limit });
+      return bruteForceIntersects(data, { ...parsed.query, limit });
   }
 }
 
@@ -204,13 +206,19 @@ interface Outcome {
   mismatch?: string;
   regions: Set<string>;
   ms: number;
+  /** Regions a page reported as unavailable (`partial: true`). */
+  unavailable: Set<string>;
 }
 
-/** Runs one case over HTTP (following `next` for `pages` pages) and compares it with the oracle. */
-async function runCase(c: Case): Promise<Outcome> {
+/**
+ * Runs one case over HTTP (following `next` for `pages` pages) and compares it with the oracle;
+ * with `missing`, the oracle leaves out that region's places and pages may say they are partial.
+ */
+async function runCase(c: Case, missing?: string): Promise<Outcome> {
   const parsed = parsedOf(c.req);
   const limit = parsed.query.limit;
-  const want = oracle(parsed, limit * c.pages);
+  const want = oracle(parsed, limit * c.pages, missing);
+  const unavailable = new Set<string>();
   const regions = new Set(want.hits.map((h) => ownerOf.get(h.place.id)!));
   const started = Date.now();
   const got: Feature[] = [];
@@ -229,8 +237,15 @@ async function runCase(c: Case): Promise<Outcome> {
         mismatch: `${label(c)}: page ${page} answered ${res.status} ${res.text.slice(0, 300)}`,
         regions,
         ms: Date.now() - started,
+        unavailable,
       };
-    const fc = JSON.parse(res.text) as FeatureCollection;
+    const fc = JSON.parse(res.text) as FeatureCollection & {
+      partial?: boolean;
+      unavailable?: string[];
+    };
+    if ((fc.partial === true) !== (fc.unavailable !== undefined))
+      return { mismatch: `${label(c)}: partial without unavailable`, regions, ms: 0, unavailable };
+    for (const r of fc.unavailable ?? []) unavailable.add(r);
     got.push(...fc.features);
     lastNext = fc.next;
     cursor = fc.next;
@@ -240,10 +255,22 @@ async function runCase(c: Case): Promise<Outcome> {
   const diff = firstDifference(got, want.hits, parsed.service === "geo.near", (id) =>
     ownerOf.get(id),
   );
-  if (diff) return { mismatch: `${label(c)}: ${diff}`, regions, ms };
+  if (diff) return { mismatch: `${label(c)}: ${diff}`, regions, ms, unavailable };
   if (want.next !== undefined && lastNext === undefined)
-    return { mismatch: `${label(c)}: no next cursor although more results exist`, regions, ms };
-  return { regions, ms };
+    return {
+      mismatch: `${label(c)}: no next cursor although more results exist`,
+      regions,
+      ms,
+      unavailable,
+    };
+  if ([...unavailable].some((r) => r !== missing))
+    return {
+      mismatch: `${label(c)}: reported ${[...unavailable].join(", ")} unavailable`,
+      regions,
+      ms,
+      unavailable,
+    };
+  return { regions, ms, unavailable };
 }
 
 function centre(): LngLat {
@@ -418,6 +445,12 @@ function cases(): Case[] {
 export interface ClusterOracleOptions {
   /** Store URI per region, read when the suite starts (default: the embedded stores under a temp dir). */
   readonly stores?: () => (region: string) => string;
+  /**
+   * The deployment shape: each worker holds only its own region's store (`--store`), so a region
+   * whose broker is down cannot be served by anyone — reads then answer from the other regions
+   * with `partial: true, unavailable: [...]`. Default: workers open every region's store.
+   */
+  readonly singleStore?: boolean;
 }
 
 /** Registers the suite: five brokers, a worker per region, a gateway, data, and the oracle checks. */
@@ -454,6 +487,9 @@ export function clusterOracleSuite(title: string, options: ClusterOracleOptions 
             region,
             "--concurrency",
             "4",
+            ...(options.singleStore
+              ? ["--store", input.regions.find((r) => r.name === region)!.store]
+              : []),
           ]),
         );
       procs.set("gateway", new GeomeshProcess(["--config", config, "gateway"]));
@@ -521,42 +557,56 @@ export function clusterOracleSuite(title: string, options: ClusterOracleOptions 
       ).toBeGreaterThanOrEqual(0.3);
     }, 180_000);
 
-    it("keeps answering a SIGKILLed broker's region correctly through the others, and /readyz names it", async () => {
-      const dead = "South";
-      procs.get(`broker-${dead}`)!.kill("SIGKILL");
-      await procs.get(`broker-${dead}`)!.exited;
-      const ready = await waitForReadiness((r) => r.unreachable.includes(dead), 20_000);
-      expect(ready.status).toBe(200);
-      expect(ready.body.status).toBe("ready");
-      expect(ready.body.reachable).not.toContain(dead);
-      expect(ready.body.reachable.length).toBeGreaterThan(0);
+    const deadTitle = options.singleStore
+      ? "answers around a SIGKILLed broker's region from the others, marked partial, and /readyz names it"
+      : "keeps answering a SIGKILLed broker's region correctly through the others, and /readyz names it";
+    it(
+      deadTitle,
+      async () => {
+        const dead = "South";
+        procs.get(`broker-${dead}`)!.kill("SIGKILL");
+        await procs.get(`broker-${dead}`)!.exited;
+        const ready = await waitForReadiness((r) => r.unreachable.includes(dead), 20_000);
+        expect(ready.status).toBe(200);
+        expect(ready.body.status).toBe("ready");
+        expect(ready.body.reachable).not.toContain(dead);
+        expect(ready.body.reachable.length).toBeGreaterThan(0);
 
-      // Queries around the dead broker's region, most of them straddling its borders.
-      const southBorder = border.filter((p) => map.distanceToRegion(p, dead) < 1000);
-      const around: Case[] = [];
-      for (let i = 0; i < 40; i++) {
-        const c = offset(pick(southBorder), between(0, 20_000), rand() * 2 * Math.PI);
-        around.push(
-          i % 2
-            ? nearGet(c, i % 4 === 1 ? 2 : 1)
-            : searchCase("within circle", c, {
-                within: { circle: { center: c, radius: Math.round(logUniform(5000, 300_000)) } },
-              }),
+        // Queries around the dead broker's region, most of them straddling its borders.
+        const southBorder = border.filter((p) => map.distanceToRegion(p, dead) < 1000);
+        const around: Case[] = [];
+        for (let i = 0; i < 40; i++) {
+          const c = offset(pick(southBorder), between(0, 20_000), rand() * 2 * Math.PI);
+          around.push(
+            i % 2
+              ? nearGet(c, i % 4 === 1 ? 2 : 1)
+              : searchCase("within circle", c, {
+                  within: { circle: { center: c, radius: Math.round(logUniform(5000, 300_000)) } },
+                }),
+          );
+        }
+        const outcomes: Outcome[] = [];
+        // One store per region: nobody else can serve South now, so the answers must equal the
+        // global index without South's places, and say so.
+        const missing = options.singleStore ? dead : undefined;
+        await pool(around, 4, async (c) => {
+          outcomes.push(await runCase(c, missing));
+        });
+        const mismatches = outcomes.flatMap((o) => (o.mismatch ? [o.mismatch] : []));
+        if (missing)
+          expect(outcomes.filter((o) => o.unavailable.has(dead)).length).toBeGreaterThanOrEqual(20);
+        else expect(outcomes.every((o) => o.unavailable.size === 0)).toBe(true);
+        console.log(
+          `after killing ${dead}: ${around.length} queries, slowest ${Math.max(...outcomes.map((o) => o.ms))} ms`,
         );
-      }
-      const outcomes: Outcome[] = [];
-      await pool(around, 4, async (c) => {
-        outcomes.push(await runCase(c));
-      });
-      const mismatches = outcomes.flatMap((o) => (o.mismatch ? [o.mismatch] : []));
-      console.log(
-        `after killing ${dead}: ${around.length} queries, slowest ${Math.max(...outcomes.map((o) => o.ms))} ms`,
-      );
-      expect(
-        mismatches.slice(0, 5),
-        `${mismatches.length} of ${around.length} queries disagree`,
-      ).toEqual([]);
-      expect(outcomes.filter((o) => o.regions.has(dead)).length).toBeGreaterThanOrEqual(20);
-    }, 120_000);
+        expect(
+          mismatches.slice(0, 5),
+          `${mismatches.length} of ${around.length} queries disagree`,
+        ).toEqual([]);
+        if (!missing)
+          expect(outcomes.filter((o) => o.regions.has(dead)).length).toBeGreaterThanOrEqual(20);
+      },
+      120_000,
+    );
   });
 }

@@ -21,7 +21,17 @@ export function registerWorker(program: Command): void {
       "serve only this region, from this store (sqlite:<file> or mongodb://…); default: every region's store from the config",
       parseStoreUri,
     )
+    .option(
+      "--frontend <endpoint>",
+      "the broker's frontend, for sub-requests to regions whose store is not here and for place events (default: the region's from the config)",
+      parseEndpoint,
+    )
     .option("--concurrency <n>", "requests this worker runs at once", intInRange(1, 1024), 1)
+    .option(
+      "--coordinators <n>",
+      "coordinating (unqualified) requests run at once on their own slots, when some region's store is not here (default: --concurrency)",
+      intInRange(1, 1024),
+    )
     .option("--test-services", "also serve sys.sleep (benchmarks and fault tests)", false)
     .action(
       async (
@@ -29,7 +39,9 @@ export function registerWorker(program: Command): void {
           region: string;
           broker?: string;
           store?: string;
+          frontend?: string;
           concurrency: number;
+          coordinators?: number;
           testServices: boolean;
         },
         cmd: Command,
@@ -46,6 +58,8 @@ export function registerWorker(program: Command): void {
           testServices: opts.testServices,
           config,
           store: opts.store,
+          frontend: opts.frontend,
+          coordinators: opts.coordinators,
           heartbeat: config.heartbeat,
           limits: {
             maxMessageBytes: config.limits.maxMessageBytes,

@@ -1,6 +1,6 @@
 import { type ChangeMove, Coordinator, type LeafCaller, executeLeaf } from "@geomesh/coordinator";
 import { GeomeshError } from "@geomesh/errors";
-import { GEO_SERVICES, type RegionMap, parseServiceBody } from "@geomesh/geo";
+import { GEO_SERVICES, type RegionMap, type ServiceRequest, parseServiceBody } from "@geomesh/geo";
 import type { Handler, WorkerRequest } from "@geomesh/protocol";
 import type { GeoStore, PlaceChange } from "@geomesh/store";
 
@@ -27,31 +27,55 @@ export function leafService(service: string, region: string): string {
   return `${service}@${region}`.toLowerCase();
 }
 
+/**
+ * Runs a leaf of a region this worker holds no store for: `service@REGION` through its broker,
+ * within the coordinating request's deadline and cancelled with it.
+ */
+export type RemoteLeafCaller = (
+  region: string,
+  request: ServiceRequest,
+  parent: WorkerRequest,
+) => Promise<unknown>;
+
 export interface GeoServiceOptions {
   /** Stores this worker can reach, by region name. */
   readonly stores: ReadonlyMap<string, GeoStore>;
   readonly map: RegionMap;
   /** Hears every committed change (the worker publishes them as place events). */
   readonly onChange?: (region: string, change: PlaceChange, move?: ChangeMove) => void;
+  /** Leaves of the regions without a store here; required when `stores` lacks some region. */
+  readonly remote?: RemoteLeafCaller;
+}
+
+/** A worker's geo services, in two slot classes (see `docs/architecture.md`, Coordination). */
+export interface GeoServices {
+  /** `<service>@<region>` for every region whose store this worker holds: run on that store. */
+  readonly leaves: Map<string, Handler>;
+  /**
+   * Unqualified `geo.near`, …, `place.delete` for stock 7/MDP clients: a coordinator splits the
+   * request into regions, runs the held ones in process and the others through `remote`.
+   */
+  readonly coordinated: Map<string, Handler>;
+  /** True when coordinating sends sub-requests (some region's store is not held here). */
+  readonly needsRemote: boolean;
 }
 
 /**
- * The geo services of a worker:
- * - leaf services `<service>@<region>` for every region whose store it holds, run against that
- *   store;
- * - unqualified services (`geo.near`, …) for stock 7/MDP clients when it holds every region's
- *   store: a coordinator splits the request into regions and merges, calling the stores
- *   in-process — so coordinating never holds a worker slot while waiting for another.
+ * The geo services of a worker. Leaf handlers never wait on another request, only on their
+ * store; coordinating handlers wait on leaves. When coordination sends sub-requests, the worker
+ * offers the two classes on separate broker connections with their own credit, so a
+ * coordinating request never holds a slot its sub-requests need.
  */
 export function buildGeoServices({
   stores,
   map,
   onChange,
-}: GeoServiceOptions): Map<string, Handler> {
-  const services = new Map<string, Handler>();
+  remote,
+}: GeoServiceOptions): GeoServices {
+  const leaves = new Map<string, Handler>();
   for (const [region, store] of stores) {
     for (const service of GEO_SERVICES) {
-      services.set(
+      leaves.set(
         leafService(service, region),
         jsonHandler((body) =>
           executeLeaf(store, region, map, parseServiceBody(service, body), onChange),
@@ -59,21 +83,21 @@ export function buildGeoServices({
       );
     }
   }
-  const local: LeafCaller = (region, request) => {
-    const store = stores.get(region);
-    if (!store)
-      return Promise.reject(
-        new GeomeshError("STORE_UNAVAILABLE", `this worker has no store for region ${region}`),
-      );
-    return executeLeaf(store, region, map, request, onChange);
-  };
-  if (map.names().every((r) => stores.has(r))) {
-    const coordinator = new Coordinator(map, local);
-    for (const service of GEO_SERVICES)
-      services.set(
-        service,
-        jsonHandler((body) => coordinator.execute(service, body)),
-      );
-  }
-  return services;
+  const needsRemote = !map.names().every((r) => stores.has(r));
+  if (needsRemote && !remote)
+    throw new Error("a worker without every region's store needs a remote leaf caller");
+  const coordinated = new Map<string, Handler>();
+  for (const service of GEO_SERVICES)
+    coordinated.set(
+      service,
+      jsonHandler((body, req) => {
+        const leaf: LeafCaller = (region, request) => {
+          const store = stores.get(region);
+          if (store) return executeLeaf(store, region, map, request, onChange);
+          return remote!(region, request, req);
+        };
+        return new Coordinator(map, leaf).execute(service, body);
+      }),
+    );
+  return { leaves, coordinated, needsRemote };
 }

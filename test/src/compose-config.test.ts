@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml and the config the containers read must agree: one MongoDB, broker and
  * worker service per region, brokers reachable under the hosts the config names, stores on the
- * region's own MongoDB, the gateway's port published. (`docker-compose config -q` in CI checks
+ * region's own MongoDB (each region's workers hold only that one), the gateway's port published. (`docker-compose config -q` in CI checks
  * the file's syntax; this checks its meaning.)
  */
 import { readFileSync } from "node:fs";
@@ -43,6 +43,22 @@ describe("docker-compose.yml", () => {
       expect(worker?.command?.slice(0, 3)).toEqual(["worker", "--region", region.name]);
       expect(worker?.deploy?.replicas).toBeGreaterThanOrEqual(2);
       expect(worker?.depends_on?.[`mongo-${slug}`]?.condition).toBe("service_healthy");
+    }
+  });
+
+  it("runs workers in the deployment shape: each holds only its own region's MongoDB", () => {
+    for (const region of config.regions) {
+      const slug = region.name.toLowerCase();
+      const worker = compose.services[`worker-${slug}`]!;
+      expect(worker.command).toContain("--own-store");
+      expect(worker.command).not.toContain("--store");
+      // It waits for its own store only; other regions are reached through the brokers.
+      expect(
+        Object.keys(worker.depends_on ?? {})
+          .filter((s) => s.startsWith("mongo-"))
+          .sort(),
+      ).toEqual([`mongo-${slug}`]);
+      expect(worker.depends_on?.[`broker-${slug}`]).toBeDefined();
     }
   });
 

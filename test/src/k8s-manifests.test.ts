@@ -302,20 +302,22 @@ describe("infra/k8s/base", () => {
     expect(brokerCount).toBe(config.regions.length);
   });
 
-  it("runs the configured number of workers per region once every store answers", () => {
+  it("runs the configured number of single-store workers per region once their store answers", () => {
     for (const region of config.regions) {
       const workers = running("worker", region.name);
       expect(workers.map(nameOf), region.name).toHaveLength(1);
       const worker = workers[0]!;
       expect(worker.spec?.replicas, region.name).toBe(region.workers);
       expect(worker.spec?.replicas, region.name).toBeGreaterThanOrEqual(2);
-      // Workers open every region's store at start; the init container reads the same config.
+      // The deployment shape: each worker holds only its own region's store.
+      const args = geomeshContainers(worker)[0]!.args ?? [];
+      expect(args, region.name).toContain("--own-store");
+      expect(args, region.name).not.toContain("--store");
+      // The init container waits for exactly that store.
       const [wait] = templateOf(worker).spec?.initContainers ?? [];
       expect(imageName(wait?.image)).toBe("mongo");
-      expect(wait?.args?.join(" ")).toContain('"$GEOMESH_CONFIG"');
-      expect(envOf(wait!, "GEOMESH_CONFIG")).toBe(
-        envOf(geomeshContainers(worker)[0]!, "GEOMESH_CONFIG"),
-      );
+      expect(wait?.args?.join(" ")).toContain('"$STORE_URI"');
+      expect(envOf(wait!, "STORE_URI"), region.name).toBe(region.store);
     }
   });
 

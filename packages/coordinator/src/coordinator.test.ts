@@ -13,6 +13,7 @@ import { bruteForceNear, bruteForceWithin, seededRandom } from "@geomesh/geo/tes
 import type { GeoStore } from "@geomesh/store";
 import { EmbeddedGeoStore } from "@geomesh/store-embedded";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GeomeshError } from "@geomesh/errors";
 import { Coordinator } from "./coordinator.js";
 import type { PlaceFeatureCollection } from "./features.js";
 import { executeLeaf } from "./leaf.js";
@@ -203,6 +204,87 @@ describe("Coordinator over five regions", () => {
     ).rejects.toMatchObject({ code: "GEO_OUT_OF_REGION", status: 422 });
     await expect(coordinator.execute("place.get", { id: "ok:1" })).rejects.toMatchObject({
       code: "NOT_FOUND",
+    });
+  });
+});
+
+describe("Coordinator with a region that does not answer", () => {
+  const down = "South";
+  const partialCoordinator = () =>
+    new Coordinator(map, (region, request) =>
+      region === down
+        ? Promise.reject(
+            new GeomeshError("REGION_UNAVAILABLE", `region ${region} is down`, {
+              data: { unavailable: [region] },
+            }),
+          )
+        : executeLeaf(stores.get(region)!, region, map, request),
+    );
+  const withoutDown = () => places.filter((p) => map.regionOf(p.location.coordinates) !== down);
+
+  it("answers reads from the other regions, exactly, marked partial with the region named", async () => {
+    const c = partialCoordinator();
+    const rand = seededRandom(17);
+    let partial = 0;
+    for (let i = 0; i < 60; i++) {
+      // Around the MO / AR / TN and PA / WV corners, where South meets the others.
+      const corner = i % 2 ? [-90.2, 36.5] : [-80.5, 39.7];
+      const point = [corner[0]! + (rand() - 0.5) * 2, corner[1]! + (rand() - 0.5) * 2];
+      const near = { point, limit: 1 + Math.floor(rand() * 30) };
+      const within = { circle: { center: point, radius: 20_000 + rand() * 200_000 }, limit: 200 };
+      const gotNear = (await c.execute("geo.near", near)) as PlaceFeatureCollection;
+      const gotWithin = (await c.execute("geo.within", within)) as PlaceFeatureCollection;
+      expect(gotNear.features.map((f) => f.id)).toEqual(
+        bruteForceNear(withoutDown(), parseNearBody(near)).hits.map((h) => h.place.id),
+      );
+      expect(gotWithin.features.map((f) => f.id)).toEqual(
+        bruteForceWithin(withoutDown(), parseWithinBody(within)).hits.map((h) => h.place.id),
+      );
+      for (const fc of [gotNear, gotWithin]) {
+        if (fc.partial) {
+          partial += 1;
+          expect(fc.unavailable).toEqual([down]);
+        } else {
+          expect(fc.unavailable).toBeUndefined();
+        }
+      }
+    }
+    expect(partial).toBeGreaterThan(30);
+    const counted = (await c.execute("geo.count", {
+      within: { circle: { center: [-84.39, 33.75], radius: 300_000 } },
+    })) as { count: number; partial?: boolean; unavailable?: string[] };
+    expect(counted).toMatchObject({ partial: true, unavailable: [down] });
+  });
+
+  it("answers 503 REGION_UNAVAILABLE to a get, delete or write it cannot decide", async () => {
+    const c = partialCoordinator();
+    const unavailable = { code: "REGION_UNAVAILABLE", status: 503, data: { unavailable: [down] } };
+    // Not found elsewhere: it may be in South.
+    await expect(c.execute("place.get", { id: "nowhere:1" })).rejects.toMatchObject(unavailable);
+    await expect(c.execute("place.delete", { id: "nowhere:1" })).rejects.toMatchObject(unavailable);
+    // Found elsewhere: the answer is known.
+    const ne = places.find((p) => map.regionOf(p.location.coordinates) === "NE")!;
+    expect(await c.execute("place.get", { id: ne.id })).toMatchObject({ id: ne.id });
+    // A write must know no other region holds the id (a move), so every region must answer.
+    await expect(
+      c.execute("place.upsert", {
+        id: "new:1",
+        name: "x",
+        category: "c",
+        location: { type: "Point", coordinates: [-74, 40.7] },
+      }),
+    ).rejects.toMatchObject(unavailable);
+    await expect(coordinator.execute("place.get", { id: "new:1" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
+  it("lets a request error that is not about reachability through unchanged", async () => {
+    const c = new Coordinator(map, () =>
+      Promise.reject(new GeomeshError("LIMIT_EXCEEDED", "too big")),
+    );
+    await expect(c.execute("geo.near", { point: [-74, 40.7] })).rejects.toMatchObject({
+      code: "LIMIT_EXCEEDED",
     });
   });
 });

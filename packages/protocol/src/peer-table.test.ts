@@ -43,4 +43,20 @@ describe("PeerTable", () => {
     expect(t.pickMostFree("a")).toBeUndefined();
     expect(t.update("Z", 10, 0)).toBe(false);
   });
+
+  it("picks only peers whose workers serve the region of a region-qualified request", () => {
+    const t = new PeerTable(["A", "B", "C"], 3000);
+    t.update("A", 9, 1000, new Set(["a"]));
+    t.update("B", 2, 1000, new Set(["b", "c"]));
+    t.update("C", 5, 1000); // an older broker: no list, taken to serve every region
+    expect(t.pickMostFree(undefined, "b")?.name).toBe("C");
+    expect(t.pickMostFree("C", "b")?.name).toBe("B");
+    expect(t.pickMostFree("C", "z")).toBeUndefined();
+    expect(t.pickMostFree()?.name).toBe("A"); // unqualified: anyone
+    expect(t.anyServes("a")).toBe(true);
+    t.kill("A");
+    t.kill("C");
+    expect(t.anyServes("a")).toBe(false);
+    expect(t.anyServes("c")).toBe(true);
+  });
 });

@@ -269,6 +269,70 @@ describe("state flow", () => {
   });
 });
 
+describe("broker peering with one store per region", () => {
+  it("overflows service@REGION only to peers whose workers serve that region", async () => {
+    const all = await nodes(["A", "B"]);
+    const [a, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    // A's one slot serves A's leaves; B has plenty of room but only for B's leaves (and `t.any`).
+    await labelWorker(all[0]!, "A", 1, 150, ["t.leaf@a"]);
+    await labelWorker(all[1]!, "B", 8, 0, ["t.leaf@b", "t.any"]);
+    await waitFor(
+      () => a!.status().peers![0]!.alive && a!.status().peers![0]!.capacity === 8,
+      3000,
+      "B's capacity at A",
+    );
+    const c = client(all[0]!);
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () => c.request("t.leaf@A", "", { timeoutMs: 5000 })),
+    );
+    // All four ran on A's own worker, one after another; none went to B, which cannot run them.
+    expect(replies.map(body)).toEqual(["A", "A", "A", "A"]);
+    expect(a!.counters.overflowOut).toBe(0);
+    expect(b!.counters.overflowIn).toBe(0);
+  });
+
+  it("answers service@REGION of a region whose broker is down with 503 REGION_UNAVAILABLE at once", async () => {
+    const all = await nodes(["A", "B"]);
+    // B never starts. A's worker serves only A.
+    const a = await startBroker(all[0]!, all);
+    await labelWorker(all[0]!, "A", 1, 0, ["t.leaf@a"]);
+    await sleep(HB.intervalMs * HB.liveness + 50); // A has given B a full liveness period
+    const c = client(all[0]!);
+    const started = Date.now();
+    const reply = await c.request("t.leaf@B", "", { timeoutMs: 5000 });
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(body(reply))).toMatchObject({
+      error: { code: "REGION_UNAVAILABLE", data: { unavailable: ["B"] } },
+    });
+    expect(a.counters.regionUnavailable).toBe(1);
+  });
+
+  it("answers a service nobody offers with 404 within unknownServiceMs", async () => {
+    const [n] = await nodes(["A"]);
+    const broker = new Broker({
+      name: "A",
+      frontend: n!.frontend,
+      backend: n!.backend,
+      heartbeat: HB,
+      unknownServiceMs: 200,
+    });
+    await broker.start();
+    things.push(broker);
+    const c = client(n!);
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const reply = await c.request("no.such.service", "", { timeoutMs: 5000 });
+      const elapsed = Date.now() - started;
+      expect(reply.status).toBe(404);
+      // The bound holds from both sides: a worker that registers meanwhile would still be used,
+      // and the answer does not wait much past it (the sweep runs every bound / 4).
+      expect(elapsed).toBeGreaterThanOrEqual(195);
+      expect(elapsed).toBeLessThan(200 + 400);
+    }
+  });
+});
+
 describe("broker peering with CURVE", () => {
   it("forwards across regions over authenticated, encrypted cloud and state links", async () => {
     const brokerKeys = generateKeyPair(); // every broker holds the same pair

@@ -20,6 +20,7 @@ interface UpOptions {
   readonly dataDir?: string;
   readonly basePort?: number;
   readonly testServices: boolean;
+  readonly ownStore: boolean;
   readonly sampleData: boolean;
   readonly gatewayPort?: number;
   readonly gateways: number;
@@ -79,6 +80,11 @@ export function registerUp(program: Command): void {
       intInRange(1024, 65000),
     )
     .option("--test-services", "workers also serve sys.sleep", false)
+    .option(
+      "--own-store",
+      "each worker holds only its own region's store, as deployed (default: every store, so any worker can serve any region)",
+      false,
+    )
     .option("--no-sample-data", "do not load the bundled US cities and ZIPs on first run")
     .option(
       "--gateway-port <port>",
@@ -125,6 +131,7 @@ export function registerUp(program: Command): void {
               "--concurrency",
               String(opts.concurrency),
               ...(opts.testServices ? ["--test-services"] : []),
+              ...(opts.ownStore ? ["--own-store"] : []),
             ],
           });
         }

@@ -22,6 +22,11 @@ export function registerWorker(program: Command): void {
       parseStoreUri,
     )
     .option(
+      "--own-store",
+      "serve only --region, from that region's store in the config (the deployment shape)",
+      false,
+    )
+    .option(
       "--frontend <endpoint>",
       "the broker's frontend, for sub-requests to regions whose store is not here and for place events (default: the region's from the config)",
       parseEndpoint,
@@ -39,6 +44,7 @@ export function registerWorker(program: Command): void {
           region: string;
           broker?: string;
           store?: string;
+          ownStore: boolean;
           frontend?: string;
           concurrency: number;
           coordinators?: number;
@@ -49,6 +55,11 @@ export function registerWorker(program: Command): void {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
         const config = loadConfig(globals);
         const region = findRegion(config, opts.region);
+        if (opts.ownStore && opts.store !== undefined)
+          cmd.error("error: --own-store and --store both name the store; pass one", {
+            exitCode: 2,
+            code: "geomesh.conflictingOptions",
+          });
         const log = makeLogger("worker", globals, { region: region.name });
         const curve = clientCurve(config, log);
         const service = new WorkerService({
@@ -57,7 +68,7 @@ export function registerWorker(program: Command): void {
           concurrency: opts.concurrency,
           testServices: opts.testServices,
           config,
-          store: opts.store,
+          store: opts.ownStore ? region.store : opts.store,
           frontend: opts.frontend,
           coordinators: opts.coordinators,
           heartbeat: config.heartbeat,

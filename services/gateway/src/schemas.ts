@@ -71,6 +71,14 @@ export const FeatureCollection = Type.Object(
     next: Type.Optional(
       Type.String({ description: "cursor of the next page, when there is more" }),
     ),
+    partial: Type.Optional(
+      Type.Literal(true, {
+        description: "some region did not answer: the features are the others' exact answer",
+      }),
+    ),
+    unavailable: Type.Optional(
+      Type.Array(Type.String(), { description: "the regions that did not answer" }),
+    ),
   },
   {
     description:

@@ -99,4 +99,53 @@ describe("NDJSON results", () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ status: 400, error: { code: "GEO_INVALID_GEOMETRY" } });
   });
+
+  it("answers from the regions that do when one is down, and says which in the page and End line", async () => {
+    fx.down.add("South");
+    try {
+      const search = {
+        within: {
+          box: [
+            [-81, 39],
+            [-77, 40.5],
+          ],
+        },
+        limit: 500,
+      };
+      const page = await fx.app.inject({
+        method: "POST",
+        url: "/v1/places/search",
+        payload: search,
+      });
+      expect(page.statusCode).toBe(200);
+      const fc = JSON.parse(page.body) as {
+        features: { properties: { region: string } }[];
+        partial?: boolean;
+        unavailable?: string[];
+      };
+      expect(fc).toMatchObject({ partial: true, unavailable: ["South"] });
+      expect(fc.features.some((f) => f.properties.region === "South")).toBe(false);
+      const streamed = lines(
+        (
+          await fx.app.inject({
+            method: "POST",
+            url: "/v1/places/search",
+            headers: { accept: NDJSON },
+            payload: search,
+          })
+        ).body,
+      );
+      const end = streamed.pop()!;
+      expect(end).toMatchObject({ type: "End", partial: true, unavailable: ["South"] });
+      const regions = new Set(streamed.map((f) => (f.properties as { region: string }).region));
+      expect([...regions].sort()).toEqual(["MW", "NE"]);
+      expect(end.count).toBe(streamed.length);
+      // A get it cannot decide is a 503 naming the region, not a 404.
+      const get = await fx.app.inject({ method: "GET", url: "/v1/places/nowhere" });
+      expect(get.statusCode).toBe(503);
+      expect(JSON.parse(get.body)).toMatchObject({ error: { code: "REGION_UNAVAILABLE" } });
+    } finally {
+      fx.down.delete("South");
+    }
+  });
 });

@@ -80,6 +80,7 @@ async function answer(
     const fc = (await run(cursor === undefined ? paged : { ...paged, cursor })) as {
       features: unknown[];
       next?: string;
+      unavailable?: string[];
     };
     return fc;
   });

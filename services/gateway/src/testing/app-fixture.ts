@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Coordinator, executeLeaf } from "@geomesh/coordinator";
+import { GeomeshError } from "@geomesh/errors";
 import { defaultRegionMap } from "@geomesh/geo";
 import type { GeoStore } from "@geomesh/store";
 import { EmbeddedGeoStore } from "@geomesh/store-embedded";
@@ -39,6 +40,8 @@ export interface AppFixture {
   readonly app: FastifyInstance;
   readonly coordinator: Coordinator;
   readonly stores: ReadonlyMap<string, GeoStore>;
+  /** Regions whose leaves fail as if their broker were down (503 REGION_UNAVAILABLE). */
+  readonly down: Set<string>;
   close(): Promise<void>;
 }
 
@@ -57,14 +60,22 @@ export async function appFixture(
     await store.init();
     stores.set(name, store);
   }
+  const down = new Set<string>();
   const coordinator = new Coordinator(map, (region, request) =>
-    executeLeaf(stores.get(region)!, region, map, request),
+    down.has(region)
+      ? Promise.reject(
+          new GeomeshError("REGION_UNAVAILABLE", `region ${region}'s broker is not reachable`, {
+            data: { unavailable: [region] },
+          }),
+        )
+      : executeLeaf(stores.get(region)!, region, map, request),
   );
   const app = await buildApp({ coordinator, cluster: healthyCluster, ...options });
   return {
     app,
     coordinator,
     stores,
+    down,
     async close() {
       await app.close();
       for (const s of stores.values()) await s.close();

@@ -24,6 +24,7 @@ import {
   DEFAULT_HEARTBEAT,
   DEFAULT_NON_IDEMPOTENT_SERVICES,
   type HeartbeatOptions,
+  baseService,
 } from "./heartbeat.js";
 import { EventSequencer, type SequencerCounters } from "./event-sequencer.js";
 import { PeerTable } from "./peer-table.js";
@@ -566,7 +567,11 @@ export class Broker {
       }
     }
     const flags =
-      req.dialect === "gmp" ? req.flags : this.nonIdempotent.has(req.service) ? 0 : Flag.IDEMPOTENT;
+      req.dialect === "gmp"
+        ? req.flags
+        : this.nonIdempotent.has(req.service) || this.nonIdempotent.has(baseService(req.service))
+          ? 0
+          : Flag.IDEMPOTENT;
     const p = this.newPending(
       {
         kind: "client",

@@ -10,7 +10,13 @@ export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 1000, liveness:
 /** Services whose requests are not safe to run twice unless the caller says so. */
 export const DEFAULT_NON_IDEMPOTENT_SERVICES: readonly string[] = ["place.upsert", "place.delete"];
 
-/** Default idempotency of a service: reads are, writes are not. */
+/** A service name without its region qualifier: `place.upsert@ne` → `place.upsert`. */
+export function baseService(service: string): string {
+  const at = service.lastIndexOf("@");
+  return (at >= 0 ? service.slice(0, at) : service).toLowerCase();
+}
+
+/** Default idempotency of a service: reads are, writes are not (a region's leaf like its base). */
 export function isIdempotentService(service: string): boolean {
-  return !DEFAULT_NON_IDEMPOTENT_SERVICES.includes(service.toLowerCase());
+  return !DEFAULT_NON_IDEMPOTENT_SERVICES.includes(baseService(service));
 }

@@ -4,7 +4,16 @@ export {
   isRegionUnavailable,
   regionUnavailable,
 } from "./coordinator.js";
-export { type ChangeMove, executeLeaf } from "./leaf.js";
+export { executeLeaf } from "./leaf.js";
+export {
+  CHANGES_SINCE_MAX,
+  CHANGES_SINCE_SERVICE,
+  type ChangesSinceBody,
+  type ChangesSinceReply,
+  changesSince,
+  parseChangesSinceBody,
+} from "./outbox.js";
+export type { ChangeMove } from "@geomesh/store";
 export {
   featureCollectionToPage,
   featureToHit,

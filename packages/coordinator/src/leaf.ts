@@ -1,27 +1,21 @@
 import { GeomeshError } from "@geomesh/errors";
-import {
-  type LngLat,
-  type MovedTo,
-  type Page,
-  type RegionMap,
-  type ServiceRequest,
-  completePlace,
-} from "@geomesh/geo";
-import type { GeoStore, PlaceChange } from "@geomesh/store";
+import { type Page, type RegionMap, type ServiceRequest, completePlace } from "@geomesh/geo";
+import type { ChangeMove, GeoStore, PlaceChange } from "@geomesh/store";
 import { type RegionPage, pageToFeatureCollection, placeToFeature } from "./features.js";
 
 /**
  * Runs one leaf request (`<service>@<region>`) against that region's store and returns the
  * JSON reply. Writes are checked for ownership: a place is written only to the region that
  * owns its location (the 50 km rule included). `onChange` hears every committed change (after
- * the store's transaction, in seq order) — the worker publishes them as place events.
+ * the store's transaction, in seq order) — the worker publishes them as place events. A change
+ * that is half of a cross-region move carries it (`change.move`), kept in the store's outbox.
  */
 export async function executeLeaf(
   store: GeoStore,
   region: string,
   map: RegionMap,
   request: ServiceRequest,
-  onChange?: (region: string, change: PlaceChange, move?: ChangeMove) => void,
+  onChange?: (region: string, change: PlaceChange) => void,
 ): Promise<unknown> {
   switch (request.service) {
     case "geo.near":
@@ -51,16 +45,14 @@ export async function executeLeaf(
         }
       });
       const now = new Date();
-      const outcomes = await store.upsert(request.places.map((p) => completePlace(p, now)));
-      if (onChange)
-        for (const o of outcomes) {
-          const from = request.moved?.[o.id];
-          onChange(
-            region,
-            o.change,
-            from ? { movedFrom: from.from, previous: from.location } : undefined,
-          );
-        }
+      const moves: Record<string, ChangeMove> = {};
+      for (const [id, from] of Object.entries(request.moved ?? {}))
+        moves[id] = { movedFrom: from.from, previous: from.location };
+      const outcomes = await store.upsert(
+        request.places.map((p) => completePlace(p, now)),
+        request.moved ? { moves } : undefined,
+      );
+      if (onChange) for (const o of outcomes) onChange(region, o.change);
       return { results: outcomes.map((o) => ({ id: o.id, status: o.status, region })) };
     }
     case "place.get": {
@@ -78,22 +70,14 @@ export async function executeLeaf(
       return placeToFeature(place, region);
     }
     case "place.delete": {
-      const change = await store.delete(request.id);
-      if (change && onChange)
-        onChange(region, change, request.movedTo ? { movedTo: request.movedTo } : undefined);
+      const change = await store.delete(
+        request.id,
+        request.movedTo ? { move: { movedTo: request.movedTo } } : undefined,
+      );
+      if (change && onChange) onChange(region, change);
       return { id: request.id, deleted: change !== undefined, region };
     }
   }
-}
-
-/** Set when a change is half of a move across regions (the coordinator says so). */
-export interface ChangeMove {
-  /** The place came from this region (its upsert here). */
-  readonly movedFrom?: string;
-  /** Where it was there. */
-  readonly previous?: LngLat;
-  /** The place left for another region (its removal here). */
-  readonly movedTo?: MovedTo;
 }
 
 function tag(page: Page, region: string): RegionPage {

@@ -10,7 +10,7 @@ import type { GeoStore } from "@geomesh/store";
 import { EmbeddedGeoStore } from "@geomesh/store-embedded";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Coordinator } from "./coordinator.js";
-import { type ChangeMove, executeLeaf } from "./leaf.js";
+import { executeLeaf } from "./leaf.js";
 import { type PlaceEvent, placeEventOf } from "./place-event.js";
 
 const map = defaultRegionMap();
@@ -36,8 +36,8 @@ beforeAll(async () => {
     stores.set(name, store);
   }
   coordinator = new Coordinator(map, (region, request) =>
-    executeLeaf(stores.get(region)!, region, map, request, (r, change, move?: ChangeMove) =>
-      events.push(placeEventOf(r, change, move)),
+    executeLeaf(stores.get(region)!, region, map, request, (r, change) =>
+      events.push(placeEventOf(r, change)),
     ),
   );
 });

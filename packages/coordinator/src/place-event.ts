@@ -1,7 +1,6 @@
 import { type LngLat, completePlace } from "@geomesh/geo";
 import type { PlaceChange } from "@geomesh/store";
 import { type PlaceFeature, placeToFeature } from "./features.js";
-import type { ChangeMove } from "./leaf.js";
 
 /**
  * A committed change as published on a region broker's events socket (the JSON body of an
@@ -24,8 +23,12 @@ export interface PlaceEvent {
   readonly at: string;
 }
 
-/** The event of a store change (half of a cross-region move when `move` says so). */
-export function placeEventOf(region: string, change: PlaceChange, move?: ChangeMove): PlaceEvent {
+/**
+ * The event of a store change (half of a cross-region move when `change.move` says so). A pure
+ * function of the change: the event re-made from the outbox equals the one published at commit.
+ */
+export function placeEventOf(region: string, change: PlaceChange): PlaceEvent {
+  const { move } = change;
   const previous = change.previous ?? move?.previous;
   return {
     type: "place.event",

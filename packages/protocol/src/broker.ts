@@ -232,13 +232,24 @@ const MMI_PREFIX = "mmi.";
 export const BROKER_STATUS_SERVICE = "broker.status";
 /**
  * `broker.publish@<region>`: a worker hands a committed place event to the region's broker, which
- * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]`.
+ * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]`,
+ * plus `[after (decimal)]` on a re-send from the outbox: the seq of the change before it there.
  */
 export const BROKER_PUBLISH_PREFIX = "broker.publish@";
+/**
+ * `broker.outbox@<region>`: a worker's sweep asks where the region's broker stands. Body
+ * `[head (decimal)]`, the newest change in the store's outbox; reply `{"last": n}`, the last seq
+ * the broker published (a fresh broker first adopts `head`). The worker re-sends what follows.
+ */
+export const BROKER_OUTBOX_PREFIX = "broker.outbox@";
 /** Default wait before a request for a service nobody offers is answered (ms). */
 export const DEFAULT_UNKNOWN_SERVICE_MS = 500;
-/** How long a missing event number holds back later ones before it is skipped (ms). */
-export const EVENT_HOLD_MS = 500;
+/**
+ * Last resort: how long a missing event number holds back later ones before it is skipped (ms).
+ * Workers re-send a missing event from the outbox within two sweep (heartbeat) intervals; this
+ * bound only matters when no live worker of the region is left to re-send it.
+ */
+export const EVENT_HOLD_MS = 60_000;
 
 /**
  * A Majordomo broker: 7/MDP clients and workers byte for byte, plus the extended GMP dialect
@@ -658,25 +669,58 @@ export class Broker {
   }
 
   /**
-   * `broker.publish@REGION`: published here when REGION is ours; left to `route` (the ownership
-   * hop) when it is a live peer's and the request came from a client; otherwise refused — an
-   * event is never published by a broker that does not own its region.
+   * `broker.publish@REGION` and `broker.outbox@REGION`: answered here when REGION is ours; left
+   * to `route` (the ownership hop) when it is a live peer's and the request came from a client;
+   * otherwise refused — an event is never published by a broker that does not own its region.
    */
   private publishInternal(p: Pending): boolean {
-    if (!p.service.startsWith(BROKER_PUBLISH_PREFIX)) return false;
-    const target = p.service.slice(BROKER_PUBLISH_PREFIX.length);
-    const answer = (status: number, err?: GeomeshError) =>
-      this.reply(p, true, status, [err ? errorBody(err) : Buffer.from("{}")]);
+    const prefix = p.service.startsWith(BROKER_PUBLISH_PREFIX)
+      ? BROKER_PUBLISH_PREFIX
+      : p.service.startsWith(BROKER_OUTBOX_PREFIX)
+        ? BROKER_OUTBOX_PREFIX
+        : undefined;
+    if (prefix === undefined) return false;
+    const target = p.service.slice(prefix.length);
+    const answer = (status: number, body: GeomeshError | string) =>
+      this.reply(p, true, status, [typeof body === "string" ? Buffer.from(body) : errorBody(body)]);
     if (target === this.ownRegion && this.sequencer) {
-      const seq = Number(p.body[0]?.toString("latin1"));
-      const payload = p.body[1];
-      if (!Number.isSafeInteger(seq) || seq < 1 || payload === undefined || p.body.length !== 2) {
-        this.counters.badRequests += 1;
-        answer(400, new GeomeshError("BAD_REQUEST", "publish takes [seq, event] body frames"));
+      const number = (frame: Buffer | undefined) => {
+        const n = frame && frame.length <= 20 ? Number(frame.toString("latin1")) : NaN;
+        return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+      };
+      if (prefix === BROKER_OUTBOX_PREFIX) {
+        const head = number(p.body[0]);
+        if (head === undefined || p.body.length !== 1) {
+          this.counters.badRequests += 1;
+          answer(400, new GeomeshError("BAD_REQUEST", "outbox takes one [head] body frame"));
+          return true;
+        }
+        this.sequencer.adopt(head);
+        answer(200, JSON.stringify({ last: this.sequencer.lastSeq }));
         return true;
       }
-      this.sequencer.push(seq, payload);
-      answer(200);
+      const seq = number(p.body[0]);
+      const payload = p.body[1];
+      const after = p.body.length === 3 ? number(p.body[2]) : undefined;
+      if (
+        seq === undefined ||
+        seq < 1 ||
+        payload === undefined ||
+        (p.body.length !== 2 && p.body.length !== 3) ||
+        (p.body.length === 3 && (after === undefined || after >= seq))
+      ) {
+        this.counters.badRequests += 1;
+        answer(
+          400,
+          new GeomeshError(
+            "BAD_REQUEST",
+            "publish takes [seq, event] or [seq, event, after] body frames",
+          ),
+        );
+        return true;
+      }
+      this.sequencer.push(seq, payload, after);
+      answer(200, "{}");
       return true;
     }
     const peer = this.peerTable?.get(target);
@@ -686,7 +730,7 @@ export class Broker {
       new GeomeshError(
         peer ? "PEER_LOST" : "REGION_NOT_FOUND",
         peer
-          ? `region ${target}'s broker is not reachable; the event is not published`
+          ? `region ${target}'s broker is not reachable; ${prefix === BROKER_PUBLISH_PREFIX ? "the event is not published" : "its outbox position is unknown"}`
           : `no events socket for region ${JSON.stringify(target.slice(0, 40))} here`,
       ),
     );

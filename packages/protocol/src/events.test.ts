@@ -5,7 +5,12 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { BROKER_PUBLISH_PREFIX, Broker, type PeerEndpoints } from "./broker.js";
+import {
+  BROKER_OUTBOX_PREFIX,
+  BROKER_PUBLISH_PREFIX,
+  Broker,
+  type PeerEndpoints,
+} from "./broker.js";
 import { Client } from "./client.js";
 import { freePorts, waitFor } from "./testing/index.js";
 import { FAST_HEARTBEAT } from "./testing/fixtures.js";
@@ -135,21 +140,67 @@ describe("region events", () => {
     expect(onMw.filter((m) => m.kind === "event")).toEqual([]);
   });
 
-  it("skips a number that never arrives after a short hold, and rejects malformed publishes", async () => {
+  it("holds events behind a missing number until a re-send names its outbox predecessor", async () => {
     const [ne] = await cluster(["NE"]);
     const got = subscriber(ne!.events, "NE.");
     await waitFor(() => got.some((m) => m.kind === "sync"), 3000);
     const c = client(ne!.frontend);
     await publish(c, "NE", 10, "a");
     await publish(c, "NE", 12, "c");
+    await waitFor(() => got.filter((m) => m.kind === "event").length === 1, 3000);
+    // Well past the old 500 ms hold: 12 still waits for 11 (a worker may still re-send it).
+    await new Promise((r) => setTimeout(r, 800));
+    expect(got.filter((m) => m.kind === "event").map((m) => m.seq)).toEqual([10]);
+    // A sweep re-sends 12 from the outbox: the change before it there is 10, so 11 never existed.
+    const resent = await c.request(
+      `${BROKER_PUBLISH_PREFIX}NE`,
+      [Buffer.from("12"), Buffer.from("c"), Buffer.from("10")],
+      { idempotent: true },
+    );
+    expect(resent.status).toBe(200);
     await waitFor(() => got.filter((m) => m.kind === "event").length === 2, 3000);
     expect(got.filter((m) => m.kind === "event").map((m) => m.seq)).toEqual([10, 12]);
-    const bad = await c.request(`${BROKER_PUBLISH_PREFIX}NE`, [Buffer.from("zero")]);
-    expect(bad.status).toBe(400);
-    const elsewhere = await c.request(`${BROKER_PUBLISH_PREFIX}XX`, [
-      Buffer.from("1"),
-      Buffer.from("{}"),
-    ]);
+    const status = JSON.parse((await c.request("broker.status", [])).body[0]!.toString()) as {
+      events: { absent: number; skipped: number };
+    };
+    expect(status.events).toMatchObject({ absent: 1, skipped: 0 });
+  });
+
+  it("tells a sweep where it stands; a fresh broker adopts the outbox head", async () => {
+    const [ne] = await cluster(["NE"]);
+    const got = subscriber(ne!.events, "NE.");
+    await waitFor(() => got.some((m) => m.kind === "sync"), 3000);
+    const c = client(ne!.frontend);
+    const outbox = (head: string) => c.request(`${BROKER_OUTBOX_PREFIX}NE`, [Buffer.from(head)]);
+    const first = await outbox("40");
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body[0]!.toString())).toEqual({ last: 40 });
+    await publish(c, "NE", 41, "x");
+    await waitFor(() => got.some((m) => m.kind === "event"), 3000);
+    expect(got.filter((m) => m.kind === "event").map((m) => m.seq)).toEqual([41]);
+    expect(JSON.parse((await outbox("45")).body[0]!.toString())).toEqual({ last: 41 });
+    await waitFor(() => got.some((m) => m.kind === "tick" && m.seq === 41), 3000);
+  });
+
+  it("rejects malformed publishes and outbox requests", async () => {
+    const [ne] = await cluster(["NE"]);
+    const c = client(ne!.frontend);
+    const frames = (...f: string[]) => f.map((x) => Buffer.from(x));
+    for (const body of [
+      frames("zero"),
+      frames("0", "{}"),
+      frames("-3", "{}"),
+      frames("1.5", "{}"),
+      frames("9".repeat(40), "{}"),
+      frames("5", "{}", "5"),
+      frames("5", "{}", "x"),
+      frames("5", "{}", "1", "extra"),
+    ])
+      expect((await c.request(`${BROKER_PUBLISH_PREFIX}NE`, body)).status).toBe(400);
+    for (const body of [frames(), frames("x"), frames("-1"), frames("1", "2")])
+      expect((await c.request(`${BROKER_OUTBOX_PREFIX}NE`, body)).status).toBe(400);
+    const elsewhere = await c.request(`${BROKER_PUBLISH_PREFIX}XX`, frames("1", "{}"));
     expect(elsewhere.status).toBe(503);
+    expect((await c.request(`${BROKER_OUTBOX_PREFIX}XX`, frames("1"))).status).toBe(503);
   });
 });

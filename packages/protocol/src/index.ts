@@ -7,6 +7,7 @@ export {
   type HeartbeatOptions,
 } from "./heartbeat.js";
 export {
+  BROKER_OUTBOX_PREFIX,
   BROKER_PUBLISH_PREFIX,
   BROKER_STATUS_SERVICE,
   EVENT_HOLD_MS,

@@ -48,11 +48,15 @@ import {
 import { type Logger, silentLogger } from "@geomesh/logger";
 import {
   CHANGES_KEPT,
+  type ChangeMove,
+  type ChangeRange,
+  type DeleteOptions,
   type GeoStore,
   type PlaceChange,
   preparePlaces,
   type StoreOptions,
   type StoreStats,
+  type UpsertOptions,
   type UpsertOutcome,
 } from "@geomesh/store";
 import { DENSITY_SAMPLE_SIZE, DensityModel } from "./density-model.js";
@@ -132,11 +136,12 @@ interface Compiled {
   readonly pkById: Statement<[string], number>;
   readonly locationById: Statement<[string], [number, number, number]>;
   readonly insertChange: Statement<
-    [PlaceChange["kind"], string, number | null, number | null, string],
+    [PlaceChange["kind"], string, number | null, number | null, string, string | null],
     unknown
   >;
   readonly pruneChanges: Statement<[number], unknown>;
   readonly changesAfter: Statement<[number, number], ChangeRow>;
+  readonly changeRange: Statement<[], [number | null, number | null]>;
   readonly idByPk: Statement<[number], string>;
   readonly rowsByPks: Statement<[string], PlaceRow>;
   readonly insert: Statement<
@@ -155,7 +160,15 @@ interface Compiled {
   readonly dataVersion: Statement<[], number>;
 }
 
-type ChangeRow = [number, PlaceChange["kind"], string, number | null, number | null, string];
+type ChangeRow = [
+  number,
+  PlaceChange["kind"],
+  string,
+  number | null,
+  number | null,
+  string,
+  string | null,
+];
 
 function toPlace(row: PlaceRow): Place {
   const [, id, name, category, lng, lat, tags, properties, updatedAt] = row;
@@ -458,7 +471,7 @@ export class EmbeddedGeoStore implements GeoStore {
     return this.read("aggregate", (c) => this.aggregateIn(c, query));
   }
 
-  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]> {
+  upsert(places: readonly PlaceInput[], options?: UpsertOptions): Promise<UpsertOutcome[]> {
     let prepared: Place[];
     try {
       prepared = preparePlaces(places);
@@ -487,7 +500,11 @@ export class EmbeddedGeoStore implements GeoStore {
             properties,
             p.updatedAt,
           );
-          outcomes.push({ id: p.id, status: "created", change: this.record(c, "created", p, at) });
+          outcomes.push({
+            id: p.id,
+            status: "created",
+            change: this.record(c, "created", p, at, undefined, options?.moves?.[p.id]),
+          });
         } else {
           const [pk, prevLng, prevLat] = before;
           c.update.run(
@@ -504,7 +521,7 @@ export class EmbeddedGeoStore implements GeoStore {
           outcomes.push({
             id: p.id,
             status: "updated",
-            change: this.record(c, "updated", p, at, [prevLng, prevLat]),
+            change: this.record(c, "updated", p, at, [prevLng, prevLat], options?.moves?.[p.id]),
           });
         }
       }
@@ -520,6 +537,7 @@ export class EmbeddedGeoStore implements GeoStore {
     place: Place,
     at: string,
     previous?: LngLat,
+    move?: ChangeMove,
   ): PlaceChange {
     const seq = Number(
       c.insertChange.run(
@@ -528,23 +546,42 @@ export class EmbeddedGeoStore implements GeoStore {
         previous?.[0] ?? null,
         previous?.[1] ?? null,
         at,
+        move ? JSON.stringify(move) : null,
       ).lastInsertRowid,
     );
     if (seq % 1024 === 0) c.pruneChanges.run(seq - CHANGES_KEPT);
-    return previous ? { seq, kind, place, previous, at } : { seq, kind, place, at };
+    return {
+      seq,
+      kind,
+      place,
+      ...(previous ? { previous } : {}),
+      ...(move ? { move: structuredClone(move) } : {}),
+      at,
+    };
   }
 
   changesSince(seq: number, limit: number): Promise<PlaceChange[]> {
     return this.read("changesSince", (c) =>
       c.changesAfter
         .all(Math.max(0, Math.floor(seq)), Math.max(0, Math.floor(limit)))
-        .map(([s, kind, place, prevLng, prevLat, at]) => {
-          const change = { seq: s, kind, place: JSON.parse(place) as Place, at };
-          return prevLng === null || prevLat === null
-            ? change
-            : { ...change, previous: [prevLng, prevLat] as LngLat };
-        }),
+        .map(([s, kind, place, prevLng, prevLat, at, move]): PlaceChange => ({
+          seq: s,
+          kind,
+          place: JSON.parse(place) as Place,
+          ...(prevLng === null || prevLat === null
+            ? {}
+            : { previous: [prevLng, prevLat] as LngLat }),
+          ...(move === null ? {} : { move: JSON.parse(move) as ChangeMove }),
+          at,
+        })),
     );
+  }
+
+  changeRange(): Promise<ChangeRange> {
+    return this.read("changeRange", (c) => {
+      const [first, last] = c.changeRange.get() ?? [null, null];
+      return { first: first ?? 0, last: last ?? 0 };
+    });
   }
 
   get(id: string): Promise<Place | undefined> {
@@ -554,13 +591,20 @@ export class EmbeddedGeoStore implements GeoStore {
     });
   }
 
-  delete(id: string): Promise<PlaceChange | undefined> {
+  delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined> {
     return this.write("delete", (c) => {
       const row = c.getById.get(id);
       if (row === undefined) return undefined;
       c.deleteById.run(id);
       this.writesSinceSample += 1;
-      return this.record(c, "deleted", toPlace(row), new Date().toISOString());
+      return this.record(
+        c,
+        "deleted",
+        toPlace(row),
+        new Date().toISOString(),
+        undefined,
+        options?.move,
+      );
     });
   }
 
@@ -596,13 +640,16 @@ export class EmbeddedGeoStore implements GeoStore {
         .prepare<[string], [number, number, number]>("SELECT pk, lng, lat FROM places WHERE id = ?")
         .raw(),
       insertChange: db.prepare(
-        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at, move) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       pruneChanges: db.prepare("DELETE FROM changes WHERE seq <= ?"),
       changesAfter: db
         .prepare<[number, number], ChangeRow>(
-          "SELECT seq, kind, place, prev_lng, prev_lat, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+          "SELECT seq, kind, place, prev_lng, prev_lat, at, move FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
         )
+        .raw(),
+      changeRange: db
+        .prepare<[], [number | null, number | null]>("SELECT min(seq), max(seq) FROM changes")
         .raw(),
       idByPk: db.prepare<[number], string>("SELECT id FROM places WHERE pk = ?").pluck(),
       rowsByPks: db

@@ -49,7 +49,31 @@ describe("embedded store specifics", () => {
     const [outcome] = await again.upsert([place("new", [2, 2])]);
     expect(outcome!.change.seq).toBe(1);
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    expect(check.pragma("user_version", { simple: true })).toBe(3);
+    check.close();
+    await again.close();
+  });
+
+  it("upgrades a schema-2 file in place: its outbox gains the move column, old changes kept", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    const [before] = await store.upsert([place("old", [1, 1])]);
+    await store.close();
+    // Make it look like a file written before changes kept their move.
+    const raw = new Database(path);
+    raw.exec("ALTER TABLE changes DROP COLUMN move; PRAGMA user_version = 2;");
+    raw.close();
+    const again = new EmbeddedGeoStore({ path, region: "NE" });
+    await again.init();
+    const [moved] = await again.upsert([place("in", [2, 2])], {
+      moves: { in: { movedFrom: "MW", previous: [-90, 40] } },
+    });
+    expect(moved!.change.seq).toBe(2);
+    expect(await again.changesSince(0, 10)).toEqual([before!.change, moved!.change]);
+    expect(await again.changeRange()).toEqual({ first: 1, last: 2 });
+    const check = new Database(path);
+    expect(check.pragma("user_version", { simple: true })).toBe(3);
     check.close();
     await again.close();
   });

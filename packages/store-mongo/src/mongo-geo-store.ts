@@ -15,8 +15,9 @@
  * - changes: each write also appends to `<collection>_changes` (`_id` = seq), with seqs reserved
  *   by `$inc` on a counter in `<collection>_counters` — in the same transaction on replica sets.
  *   On a standalone server the reservation and the write are separate steps: a failure between
- *   them leaves a gap in the numbers (which live feeds report), and concurrent writers may commit
- *   in a slightly different order than their numbers.
+ *   them leaves a hole in the numbers (never committed: a worker's outbox sweep tells the broker
+ *   it is absent, and gateways refilling a gap skip it), and concurrent writers may commit in a
+ *   slightly different order than their numbers.
  */
 import { GeomeshError } from "@geomesh/errors";
 import {
@@ -40,11 +41,15 @@ import {
 import { type Logger, silentLogger } from "@geomesh/logger";
 import {
   CHANGES_KEPT,
+  type ChangeMove,
+  type ChangeRange,
+  type DeleteOptions,
   type GeoStore,
   type PlaceChange,
   preparePlaces,
   type StoreOptions,
   type StoreStats,
+  type UpsertOptions,
   type UpsertOutcome,
 } from "@geomesh/store";
 import {
@@ -93,6 +98,8 @@ interface ChangeDocument {
   kind: PlaceChange["kind"];
   place: PlaceDocument;
   previous?: LngLat;
+  /** The cross-region move the change is half of. */
+  move?: ChangeMove;
   at: string;
 }
 
@@ -451,7 +458,7 @@ export class MongoGeoStore implements GeoStore {
   // -------------------------------------------------------------------------------------------
   // Writes
 
-  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]> {
+  upsert(places: readonly PlaceInput[], options?: UpsertOptions): Promise<UpsertOutcome[]> {
     let prepared: Place[];
     try {
       prepared = preparePlaces(places);
@@ -482,9 +489,15 @@ export class MongoGeoStore implements GeoStore {
         const at = new Date().toISOString();
         const changes = prepared.map((p, i): PlaceChange => {
           const previous = before.get(p.id);
-          return previous
-            ? { seq: first + i, kind: "updated", place: p, previous, at }
-            : { seq: first + i, kind: "created", place: p, at };
+          const move = options?.moves?.[p.id];
+          return {
+            seq: first + i,
+            kind: previous ? "updated" : "created",
+            place: p,
+            ...(previous ? { previous } : {}),
+            ...(move ? { move: structuredClone(move) } : {}),
+            at,
+          };
         });
         await this.appendChanges(c, changes, session);
         return changes.map((change): UpsertOutcome => ({
@@ -541,6 +554,7 @@ export class MongoGeoStore implements GeoStore {
         kind: ch.kind,
         place: toDocument(ch.place),
         ...(ch.previous ? { previous: ch.previous } : {}),
+        ...(ch.move ? { move: ch.move } : {}),
         at: ch.at,
       })),
       opts,
@@ -558,10 +572,27 @@ export class MongoGeoStore implements GeoStore {
         .sort({ _id: 1 })
         .limit(Math.max(0, Math.floor(limit)))
         .toArray();
-      return docs.map((d): PlaceChange => {
-        const change = { seq: d._id, kind: d.kind, place: toPlace(d.place), at: d.at };
-        return d.previous ? { ...change, previous: [d.previous[0], d.previous[1]] } : change;
-      });
+      return docs.map((d): PlaceChange => ({
+        seq: d._id,
+        kind: d.kind,
+        place: toPlace(d.place),
+        ...(d.previous ? { previous: [d.previous[0], d.previous[1]] as LngLat } : {}),
+        ...(d.move ? { move: d.move } : {}),
+        at: d.at,
+      }));
+    });
+  }
+
+  changeRange(): Promise<ChangeRange> {
+    return this.run("changeRange", async (c) => {
+      const edge = async (direction: 1 | -1) =>
+        (
+          await c.changes.findOne(
+            {},
+            { sort: { _id: direction }, projection: { _id: 1 }, maxTimeMS: this.maxTimeMS },
+          )
+        )?._id ?? 0;
+      return { first: await edge(1), last: await edge(-1) };
     });
   }
 
@@ -572,7 +603,7 @@ export class MongoGeoStore implements GeoStore {
     });
   }
 
-  delete(id: string): Promise<PlaceChange | undefined> {
+  delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined> {
     return this.run("delete", (c) =>
       this.inTransaction(c, async (session) => {
         const doc = await c.places.findOneAndDelete(
@@ -585,6 +616,7 @@ export class MongoGeoStore implements GeoStore {
           seq,
           kind: "deleted",
           place: toPlace(doc),
+          ...(options?.move ? { move: structuredClone(options.move) } : {}),
           at: new Date().toISOString(),
         };
         await this.appendChanges(c, [change], session);

@@ -10,6 +10,7 @@ import type {
   GridCounts,
   IntersectsQuery,
   LngLat,
+  MovedTo,
   NearQuery,
   Page,
   Place,
@@ -30,8 +31,42 @@ export interface PlaceChange {
   readonly place: Place;
   /** For `updated`: where the place was before the write. */
   readonly previous?: LngLat;
+  /** Set when the change is half of a move across regions (kept in the outbox with it). */
+  readonly move?: ChangeMove;
   /** Commit time (ISO 8601). */
   readonly at: string;
+}
+
+/**
+ * Marks a change as half of a move across regions (the coordinator says so). The store keeps it
+ * with the change, so a change re-read from the outbox (`changesSince`) makes the same event as
+ * the one announced at commit.
+ */
+export interface ChangeMove {
+  /** The place came from this region (its upsert here). */
+  readonly movedFrom?: string;
+  /** Where it was there. */
+  readonly previous?: LngLat;
+  /** The place left for another region (its removal here). */
+  readonly movedTo?: MovedTo;
+}
+
+/** Options of `upsert`. */
+export interface UpsertOptions {
+  /** Per place id: the move its write completes. */
+  readonly moves?: Readonly<Record<string, ChangeMove>>;
+}
+
+/** Options of `delete`. */
+export interface DeleteOptions {
+  /** The move this removal starts. */
+  readonly move?: ChangeMove;
+}
+
+/** Which changes the outbox holds now: `first`..`last` (both 0 when it is empty). */
+export interface ChangeRange {
+  readonly first: number;
+  readonly last: number;
 }
 
 /** What an upsert did to one item of its batch, in input order. */
@@ -83,16 +118,18 @@ export interface GeoStore {
    * Inserts or replaces a batch atomically: every place is validated first and one invalid place
    * writes nothing. `updatedAt` defaults to the time of the write. Returns one outcome per item.
    */
-  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]>;
+  upsert(places: readonly PlaceInput[], options?: UpsertOptions): Promise<UpsertOutcome[]>;
   /** The place with this id, or `undefined`. */
   get(id: string): Promise<Place | undefined>;
   /** Removes a place; its change when it existed, else `undefined`. */
-  delete(id: string): Promise<PlaceChange | undefined>;
+  delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined>;
   /**
    * Changes after `seq`, oldest first, at most `limit`. The store keeps at least the last
    * `CHANGES_KEPT` changes; older ones may be gone (the first returned `seq` then jumps).
    */
   changesSince(seq: number, limit: number): Promise<PlaceChange[]>;
+  /** The oldest and newest change the outbox holds (a worker's sweep compares it with its broker's). */
+  changeRange(): Promise<ChangeRange>;
   /** Count of places and, when known, bytes on disk. */
   stats(): Promise<StoreStats>;
   /** Releases connections and handles. */

@@ -1,9 +1,13 @@
 export {
   CHANGES_KEPT,
+  type ChangeMove,
+  type ChangeRange,
+  type DeleteOptions,
   type GeoStore,
   type PlaceChange,
   type StoreOptions,
   type StoreStats,
+  type UpsertOptions,
   type UpsertOutcome,
 } from "./geo-store.js";
 export {

@@ -1,6 +1,6 @@
 import { GeomeshClient, isGeomeshError } from "@geomesh/client";
 import type { ClusterConfig } from "@geomesh/config";
-import { Coordinator, type LeafCaller } from "@geomesh/coordinator";
+import { CHANGES_SINCE_SERVICE, Coordinator, type LeafCaller } from "@geomesh/coordinator";
 import { buildRegionMap, serviceBodyOf } from "@geomesh/geo";
 import type { Logger } from "@geomesh/logger";
 import type { CurveOptions } from "@geomesh/protocol";
@@ -123,6 +123,38 @@ export class GatewayService {
     ];
   }
 
+  /**
+   * One request for a region's leaf: to its own broker first, then through the others (each
+   * forwards to the owner, or serves the region while it is down). `observe` hears the outcome.
+   */
+  private async callRegion(
+    region: string,
+    names: readonly string[],
+    service: string,
+    body: unknown,
+    observe: (outcome: string) => void = () => undefined,
+  ): Promise<unknown> {
+    const { logger } = this.options;
+    let lastError: unknown;
+    for (const entry of this.entryOrder(region, names)) {
+      try {
+        const reply = await this.client(entry).request(service, body);
+        observe("ok");
+        return reply;
+      } catch (err) {
+        if (!isGeomeshError(err) || !UNREACHABLE.has(err.code)) {
+          observe(isGeomeshError(err) ? err.code : "INTERNAL");
+          throw err;
+        }
+        lastError = err;
+        this.status = { ...this.status, [entry]: { reachable: false } };
+        logger.warn({ region, entry, code: err.code }, "broker did not answer; trying another");
+      }
+    }
+    observe("UNREACHABLE");
+    throw lastError;
+  }
+
   private async doStart(): Promise<void> {
     const { config, logger } = this.options;
     const map = buildRegionMap(config.regions.map((r) => ({ name: r.name, polygon: r.polygon })));
@@ -152,33 +184,15 @@ export class GatewayService {
       },
     });
     const leaf: LeafCaller = async (region, request) => {
-      const service = `${request.service}@${region}`;
-      const body = serviceBodyOf(request);
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      let lastError: unknown;
-      for (const entry of this.entryOrder(region, names)) {
-        try {
-          const reply = await this.client(entry).request(service, body);
-          metrics.observeLeaf(region, request.service, "ok", seconds());
-          return reply;
-        } catch (err) {
-          if (!isGeomeshError(err) || !UNREACHABLE.has(err.code)) {
-            metrics.observeLeaf(
-              region,
-              request.service,
-              isGeomeshError(err) ? err.code : "INTERNAL",
-              seconds(),
-            );
-            throw err;
-          }
-          lastError = err;
-          this.status = { ...this.status, [entry]: { reachable: false } };
-          logger.warn({ region, entry, code: err.code }, "broker did not answer; trying another");
-        }
-      }
-      metrics.observeLeaf(region, request.service, "UNREACHABLE", seconds());
-      throw lastError;
+      return this.callRegion(
+        region,
+        names,
+        `${request.service}@${region}`,
+        serviceBodyOf(request),
+        (outcome) => metrics.observeLeaf(region, request.service, outcome, seconds()),
+      );
     };
     await this.probe();
     this.probeTimer = setInterval(() => void this.probe(), config.heartbeat.intervalMs);
@@ -190,6 +204,9 @@ export class GatewayService {
         regions: new Map(config.regions.map((r) => [r.name, r.endpoints.events])),
         logger: logger.child({ component: "event-feed" }),
         ...(this.options.curve ? { curve: this.options.curve } : {}),
+        // A gap is refilled from the owning region's outbox before later events are delivered.
+        refill: (region, since, limit) =>
+          this.callRegion(region, names, `${CHANGES_SINCE_SERVICE}@${region}`, { since, limit }),
       },
       (message) => this.hub?.onFeed(message),
     );

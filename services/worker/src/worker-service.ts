@@ -6,15 +6,16 @@ import { type RegionMap, type ServiceRequest, buildRegionMap, serviceBodyOf } fr
 import type { Logger } from "@geomesh/logger";
 import {
   type CurveOptions,
+  DEFAULT_HEARTBEAT,
   type HeartbeatOptions,
   type SocketLimits,
   Worker,
   type WorkerRequest,
 } from "@geomesh/protocol";
-import { type GeoStore, createStore } from "@geomesh/store";
+import { type GeoStore, type PlaceChange, createStore } from "@geomesh/store";
 import "@geomesh/store-embedded";
 import "@geomesh/store-mongo";
-import { EventPublisher } from "./event-publisher.js";
+import { EventPublisher, type EventPublisherCounters } from "./event-publisher.js";
 import { buildServices } from "./services/index.js";
 
 export interface WorkerServiceOptions {
@@ -39,6 +40,11 @@ export interface WorkerServiceOptions {
   readonly limits?: SocketLimits;
   readonly curve?: CurveOptions;
   readonly logger: Logger;
+  /**
+   * Fault injection for tests (`GEOMESH_FAULT_EXIT_AFTER_COMMIT`): the process SIGKILLs itself
+   * right after its Nth committed change, before publishing it.
+   */
+  readonly faultExitAfterCommit?: number | undefined;
 }
 
 /** Composition root of one worker process: stores → services → protocol worker. */
@@ -50,6 +56,8 @@ export class WorkerService {
   private events: EventPublisher | undefined;
   private stores = new Map<string, GeoStore>();
   private started: Promise<void> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
   constructor(readonly options: WorkerServiceOptions) {}
 
@@ -122,7 +130,7 @@ export class WorkerService {
             geo: {
               stores: this.stores,
               map,
-              ...(events ? { onChange: events.publish.bind(events) } : {}),
+              ...(events ? { onChange: this.onChange(events) } : {}),
               ...(remote
                 ? {
                     remote: (region: string, request: ServiceRequest, parent: WorkerRequest) =>
@@ -172,11 +180,51 @@ export class WorkerService {
     );
     this.worker.start();
     this.coordinator?.start();
+    if (events) {
+      // The outbox sweep: at start, then every heartbeat interval.
+      this.sweep(events);
+      const every = options.heartbeat?.intervalMs ?? DEFAULT_HEARTBEAT.intervalMs;
+      this.sweepTimer = setInterval(() => this.sweep(events), every);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Each held region's outbox against its broker (one sweep at a time). */
+  private sweep(events: EventPublisher): void {
+    if (this.sweeping) return;
+    this.sweeping = Promise.all(
+      [...this.stores].map(([region, store]) => events.sweep(region, store)),
+    ).then(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  private onChange(events: EventPublisher): (region: string, change: PlaceChange) => void {
+    const exitAfter = this.options.faultExitAfterCommit;
+    let committed = 0;
+    return (region, change) => {
+      committed += 1;
+      if (exitAfter !== undefined && committed >= exitAfter) {
+        this.options.logger.warn(
+          { region, seq: change.seq },
+          "fault injection: exiting between commit and publish",
+        );
+        process.kill(process.pid, "SIGKILL");
+      }
+      events.publish(region, change);
+    };
+  }
+
+  /** The outbox sweep's and publisher's counters (for tests and status). */
+  get eventCounters(): Readonly<EventPublisherCounters> | undefined {
+    return this.events?.counters;
   }
 
   /** Drains the protocol worker, then closes the stores (reverse order of start). */
   async stop(drainMs?: number): Promise<void> {
     await this.started?.catch(() => undefined);
+    clearInterval(this.sweepTimer);
+    await this.sweeping;
     // Coordinating requests first: they may still wait on this worker's own leaves.
     await this.coordinator?.stop(drainMs);
     await this.worker?.stop(drainMs);

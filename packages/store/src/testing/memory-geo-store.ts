@@ -21,7 +21,16 @@ import {
   bruteForceNear,
   bruteForceWithin,
 } from "@geomesh/geo/testing";
-import type { GeoStore, PlaceChange, StoreStats, UpsertOutcome } from "../geo-store.js";
+import type {
+  ChangeMove,
+  ChangeRange,
+  DeleteOptions,
+  GeoStore,
+  PlaceChange,
+  StoreStats,
+  UpsertOptions,
+  UpsertOutcome,
+} from "../geo-store.js";
 import { preparePlaces } from "../place-checks.js";
 
 /** O(n) per query: for tests only. */
@@ -83,7 +92,7 @@ export class MemoryGeoStore implements GeoStore {
     return this.run("aggregate", (all) => bruteForceAggregate(all, query));
   }
 
-  upsert(places: readonly PlaceInput[]): Promise<UpsertOutcome[]> {
+  upsert(places: readonly PlaceInput[], options?: UpsertOptions): Promise<UpsertOutcome[]> {
     return this.run("upsert", () => {
       const prepared = preparePlaces(places);
       return prepared.map((p): UpsertOutcome => {
@@ -93,6 +102,7 @@ export class MemoryGeoStore implements GeoStore {
           before ? "updated" : "created",
           p,
           before ? before.location.coordinates : undefined,
+          options?.moves?.[p.id],
         );
         return { id: p.id, status: change.kind === "created" ? "created" : "updated", change };
       });
@@ -103,12 +113,14 @@ export class MemoryGeoStore implements GeoStore {
     kind: PlaceChange["kind"],
     place: Place,
     previous: PlaceChange["previous"],
+    move?: ChangeMove,
   ): PlaceChange {
     const change: PlaceChange = {
       seq: this.changes.length + 1,
       kind,
       place: structuredClone(place),
       ...(previous ? { previous: [...previous] } : {}),
+      ...(move ? { move: structuredClone(move) } : {}),
       at: new Date().toISOString(),
     };
     this.changes.push(change);
@@ -121,16 +133,22 @@ export class MemoryGeoStore implements GeoStore {
     );
   }
 
+  changeRange(): Promise<ChangeRange> {
+    return this.run("changeRange", () =>
+      this.changes.length === 0 ? { first: 0, last: 0 } : { first: 1, last: this.changes.length },
+    );
+  }
+
   get(id: string): Promise<Place | undefined> {
     return this.run("get", () => this.places.get(id));
   }
 
-  delete(id: string): Promise<PlaceChange | undefined> {
+  delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined> {
     return this.run("delete", () => {
       const before = this.places.get(id);
       if (!before) return undefined;
       this.places.delete(id);
-      return this.record("deleted", before, undefined);
+      return this.record("deleted", before, undefined, options?.move);
     });
   }
 

@@ -161,6 +161,32 @@ export function writeCases(ctx: ConformanceContext): void {
       expect(next[0]!.change.seq).toBe(5);
     });
 
+    it("keeps a change's move in the outbox and reports the outbox's range", async () => {
+      const store = ctx.store();
+      expect(await store.changeRange()).toEqual({ first: 0, last: 0 });
+      const arriving = place("m-in", [4, 4]);
+      const leaving = place("m-out", [5, 5]);
+      const outcomes = await store.upsert([arriving, leaving], {
+        moves: { "m-in": { movedFrom: "Elsewhere", previous: [-70.5, 41.25] } },
+      });
+      expect(outcomes[0]!.change.move).toEqual({
+        movedFrom: "Elsewhere",
+        previous: [-70.5, 41.25],
+      });
+      expect(outcomes[1]!.change.move).toBeUndefined();
+      const target = place("m-out", [-100, 35], { name: "written there" });
+      const removed = await store.delete("m-out", {
+        move: { movedTo: { region: "SW", place: target } },
+      });
+      expect(removed?.move).toEqual({ movedTo: { region: "SW", place: target } });
+      // Read back from the outbox, every change equals the one returned at commit, move included.
+      const all = await store.changesSince(0, 10);
+      expect(all).toEqual([outcomes[0]!.change, outcomes[1]!.change, removed]);
+      expect(await store.changeRange()).toEqual({ first: 1, last: 3 });
+      await store.upsert([place("m-more", [6, 6])]);
+      expect(await store.changeRange()).toEqual({ first: 1, last: 4 });
+    });
+
     it("accepts an empty batch as a no-op", async () => {
       const store = ctx.store();
       expect(await store.upsert([])).toEqual([]);

@@ -60,6 +60,19 @@ export function registerWorker(program: Command): void {
             exitCode: 2,
             code: "geomesh.conflictingOptions",
           });
+        // Fault injection for the event-loss tests: SIGKILL after the Nth commit, before publishing.
+        const fault = process.env.GEOMESH_FAULT_EXIT_AFTER_COMMIT;
+        let faultExitAfterCommit: number | undefined;
+        if (fault !== undefined && fault !== "") {
+          try {
+            faultExitAfterCommit = intInRange(1, 1_000_000_000)(fault);
+          } catch {
+            cmd.error("error: GEOMESH_FAULT_EXIT_AFTER_COMMIT must be an integer 1..1000000000", {
+              exitCode: 2,
+              code: "geomesh.invalidEnvironment",
+            });
+          }
+        }
         const log = makeLogger("worker", globals, { region: region.name });
         const curve = clientCurve(config, log);
         const service = new WorkerService({
@@ -78,6 +91,7 @@ export function registerWorker(program: Command): void {
           },
           logger: log,
           ...(curve ? { curve } : {}),
+          faultExitAfterCommit,
         });
         await runService(service, log, globals.drainMs);
       },

@@ -17,15 +17,35 @@ export interface EventFeedOptions {
   readonly logger: Logger;
   /** How long `want` waits for a region's sync mark before giving up (default 5000 ms). */
   readonly syncTimeoutMs?: number;
+  /**
+   * Reads a region's outbox (`changes.since@REGION`: events with seq > `since`, at most `limit`)
+   * to refill a gap. Without it a gap is reported at once.
+   */
+  readonly refill?: (region: string, since: number, limit: number) => Promise<unknown>;
+  /** How long a gap is refilled (retrying) before it is reported (default 5000 ms). */
+  readonly refillTimeoutMs?: number;
 }
+
+/** A message held while its region's gap is refilled. */
+type Pending = { readonly seq: number; readonly event?: PlaceEvent };
 
 interface RegionState {
   refs: number;
-  /** Last seq seen (from sync, an event or a tick); undefined until synced. */
+  /** Last seq delivered (from sync, an event, a refill or a reported gap); undefined until synced. */
   last: number | undefined;
   synced: Promise<void>;
   resolveSynced: () => void;
+  /** A refill is running: later messages wait here, in arrival order. */
+  refilling: boolean;
+  pending: Pending[];
 }
+
+/** Most events one `changes.since` request asks for. */
+const REFILL_PAGE = 1000;
+/** A gap wider than this is refilled from its newest end; the older part is reported. */
+const REFILL_MAX = 20_000;
+/** Messages held during one refill before the feed stops holding and reports a gap instead. */
+const PENDING_MAX = 100_000;
 
 const KINDS = new Set(["event", "sync", "tick"]);
 
@@ -41,7 +61,15 @@ export class EventFeed {
   private readonly noisy: RateLimitedLog;
   private readonly byTopic = new Map<string, string>();
   private loop: Promise<void> | undefined;
-  readonly counters = { events: 0, gaps: 0, malformed: 0, duplicates: 0 };
+  readonly counters = {
+    events: 0,
+    gaps: 0,
+    malformed: 0,
+    duplicates: 0,
+    /** Gaps refilled from an outbox, and the events they brought. */
+    refills: 0,
+    refilled: 0,
+  };
 
   constructor(
     private readonly options: EventFeedOptions,
@@ -69,7 +97,7 @@ export class EventFeed {
     if (!s) {
       let resolveSynced = () => {};
       const synced = new Promise<void>((r) => (resolveSynced = r));
-      s = { refs: 0, last: undefined, synced, resolveSynced };
+      s = { refs: 0, last: undefined, synced, resolveSynced, refilling: false, pending: [] };
       this.state.set(region, s);
       this.socket.subscribe(`${region}.`);
     }
@@ -143,29 +171,151 @@ export class EventFeed {
       return;
     }
     if (s.last === undefined) return; // before our sync: not ours to deliver
-    if (kind === "tick") {
-      if (seq > s.last) this.gap(region, s, seq);
-      return;
-    }
+    if (kind === "tick") return this.take(region, s, { seq });
     if (frames.length !== 4 || !body) return this.malformed("event without body");
-    if (seq <= s.last) {
-      this.counters.duplicates += 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(body.toString("utf8"));
+    } catch {
+      return this.malformed("event body is not JSON");
+    }
+    const event = checkEvent(value, region, seq);
+    if (!event) return this.malformed("event body is not a place event of its region and seq");
+    this.take(region, s, { seq, event });
+  }
+
+  /**
+   * One message in order: an event right after the last delivers; a later event or a tick ahead
+   * of us reveals a gap, refilled from the region's outbox before anything after it is delivered.
+   */
+  private take(region: string, s: RegionState, m: Pending): void {
+    if (s.refilling) {
+      if (s.pending.length < PENDING_MAX) s.pending.push(m);
+      else this.overflow(region, s, m);
       return;
     }
-    const event = parseEvent(body, region, seq);
-    if (!event) return this.malformed("event body is not a place event of its region and seq");
-    if (seq > s.last + 1) this.gap(region, s, seq - 1);
-    s.last = seq;
+    const last = s.last ?? 0;
+    if (m.seq <= last) {
+      if (m.event) this.counters.duplicates += 1;
+      return;
+    }
+    if (m.event && m.seq === last + 1) return this.deliverEvent(s, m.event);
+    const to = m.event ? m.seq - 1 : m.seq;
+    if (m.event) s.pending.push(m);
+    if (!this.options.refill) {
+      this.gap(region, s, to);
+      return this.drainPending(region, s);
+    }
+    s.refilling = true;
+    void this.refillGap(region, s, to).finally(() => {
+      s.refilling = false;
+      this.drainPending(region, s);
+    });
+  }
+
+  private deliverEvent(s: RegionState, event: PlaceEvent): void {
+    s.last = event.seq;
     this.counters.events += 1;
     this.deliver({ kind: "event", event });
   }
 
+  private drainPending(region: string, s: RegionState): void {
+    while (s.pending.length > 0 && !s.refilling && this.state.get(region) === s)
+      this.take(region, s, s.pending.shift()!);
+  }
+
+  /** Too much arrived during one refill: stop holding; what is held is reported as a gap. */
+  private overflow(region: string, s: RegionState, m: Pending): void {
+    const newest = Math.max(m.seq, ...s.pending.map((p) => p.seq));
+    s.pending = [];
+    this.gap(region, s, newest);
+  }
+
+  /** Fetches `(last, to]` from the outbox and delivers it in order; reports only what it lacks. */
+  private async refillGap(region: string, s: RegionState, to: number): Promise<void> {
+    const refill = this.options.refill!;
+    this.counters.refills += 1;
+    if (to - (s.last ?? 0) > REFILL_MAX) this.gap(region, s, to - REFILL_MAX);
+    const deadline = Date.now() + (this.options.refillTimeoutMs ?? 5000);
+    while ((s.last ?? 0) < to && this.state.get(region) === s) {
+      const since = s.last ?? 0;
+      const limit = Math.min(REFILL_PAGE, to - since);
+      let reply: RefillReply | undefined;
+      try {
+        reply = checkRefillReply(await refill(region, since, limit), region, since, to);
+        if (!reply) this.malformed("refill reply is not an outbox page of the region");
+      } catch (err) {
+        this.noisy.warn({ region, since, to, err: (err as Error).message }, "gap refill failed");
+      }
+      if (this.state.get(region) !== s) return;
+      if (reply) {
+        for (const event of reply.events) {
+          if (event.seq <= (s.last ?? 0)) continue;
+          // Numbers before the event that the outbox no longer holds are lost: report them;
+          // numbers it holds the range of but did not return were never committed.
+          this.lostBefore(region, s, event.seq, reply.first);
+          this.counters.refilled += 1;
+          this.deliverEvent(s, event);
+        }
+        const complete = reply.events.length < limit;
+        if (complete && reply.last >= to) {
+          this.lostBefore(region, s, to + 1, reply.first);
+          s.last = to;
+        }
+        if (reply.events.length > 0) continue; // next page at once
+      }
+      if (Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (this.state.get(region) === s && (s.last ?? 0) < to) this.gap(region, s, to);
+  }
+
+  /** Reports the numbers below `next` that the outbox (holding `first`…) no longer has. */
+  private lostBefore(region: string, s: RegionState, next: number, first: number): void {
+    const last = s.last ?? 0;
+    const lostTo = Math.min(next - 1, first > 0 ? first - 1 : next - 1);
+    if (lostTo > last) this.gap(region, s, lostTo);
+    s.last = Math.max(s.last ?? 0, next - 1);
+  }
+
   private gap(region: string, s: RegionState, to: number): void {
     const from = (s.last ?? 0) + 1;
+    if (to < from) return;
     s.last = to;
     this.counters.gaps += 1;
     this.deliver({ kind: "gap", region, from, to });
   }
+}
+
+interface RefillReply {
+  readonly events: PlaceEvent[];
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Checks a `changes.since` reply: events of the region, increasing seqs within `(since, to]`. */
+function checkRefillReply(
+  v: unknown,
+  region: string,
+  since: number,
+  to: number,
+): RefillReply | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const r = v as { events?: unknown; first?: unknown; last?: unknown };
+  const int = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!Array.isArray(r.events) || !int(r.first) || !int(r.last)) return undefined;
+  const events: PlaceEvent[] = [];
+  let prev = since;
+  for (const raw of r.events) {
+    const seq = (raw as { seq?: unknown } | null)?.seq;
+    if (!int(seq) || seq <= prev) return undefined;
+    if (seq > to) break;
+    const event = checkEvent(raw, region, seq);
+    if (!event) return undefined;
+    events.push(event);
+    prev = seq;
+  }
+  return { events, first: r.first, last: r.last };
 }
 
 const isPosition = (v: unknown): v is [number, number] =>
@@ -183,6 +333,11 @@ export function parseEvent(body: Buffer, region: string, seq: number): PlaceEven
   } catch {
     return undefined;
   }
+  return checkEvent(v, region, seq);
+}
+
+/** Checks a parsed event (from the events socket or an outbox refill). */
+export function checkEvent(v: unknown, region: string, seq: number): PlaceEvent | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const e = v as Partial<PlaceEvent>;
   const place = e.place as

@@ -1,4 +1,11 @@
-import { type ChangeMove, Coordinator, type LeafCaller, executeLeaf } from "@geomesh/coordinator";
+import {
+  CHANGES_SINCE_SERVICE,
+  Coordinator,
+  type LeafCaller,
+  changesSince,
+  executeLeaf,
+  parseChangesSinceBody,
+} from "@geomesh/coordinator";
 import { GeomeshError } from "@geomesh/errors";
 import { GEO_SERVICES, type RegionMap, type ServiceRequest, parseServiceBody } from "@geomesh/geo";
 import type { Handler, WorkerRequest } from "@geomesh/protocol";
@@ -42,14 +49,17 @@ export interface GeoServiceOptions {
   readonly stores: ReadonlyMap<string, GeoStore>;
   readonly map: RegionMap;
   /** Hears every committed change (the worker publishes them as place events). */
-  readonly onChange?: (region: string, change: PlaceChange, move?: ChangeMove) => void;
+  readonly onChange?: (region: string, change: PlaceChange) => void;
   /** Leaves of the regions without a store here; required when `stores` lacks some region. */
   readonly remote?: RemoteLeafCaller;
 }
 
 /** A worker's geo services, in two slot classes (see `docs/architecture.md`, Coordination). */
 export interface GeoServices {
-  /** `<service>@<region>` for every region whose store this worker holds: run on that store. */
+  /**
+   * `<service>@<region>` for every region whose store this worker holds: run on that store; and
+   * `changes.since@<region>`, its outbox.
+   */
   readonly leaves: Map<string, Handler>;
   /**
    * Unqualified `geo.near`, …, `place.delete` for stock 7/MDP clients: a coordinator splits the
@@ -82,6 +92,11 @@ export function buildGeoServices({
         ),
       );
     }
+    // The region's outbox, for gateways refilling a gap in a live feed.
+    leaves.set(
+      leafService(CHANGES_SINCE_SERVICE, region),
+      jsonHandler((body) => changesSince(store, region, parseChangesSinceBody(body))),
+    );
   }
   const needsRemote = !map.names().every((r) => stores.has(r));
   if (needsRemote && !remote)

@@ -235,6 +235,8 @@ export class EventFeed {
   private async refillGap(region: string, s: RegionState, to: number): Promise<void> {
     const refill = this.options.refill!;
     this.counters.refills += 1;
+    const from = (s.last ?? 0) + 1;
+    const before = this.counters.refilled;
     if (to - (s.last ?? 0) > REFILL_MAX) this.gap(region, s, to - REFILL_MAX);
     const deadline = Date.now() + (this.options.refillTimeoutMs ?? 5000);
     while ((s.last ?? 0) < to && this.state.get(region) === s) {
@@ -268,6 +270,10 @@ export class EventFeed {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (this.state.get(region) === s && (s.last ?? 0) < to) this.gap(region, s, to);
+    this.options.logger.info(
+      { region, from, to, events: this.counters.refilled - before },
+      "refilled a gap from the outbox",
+    );
   }
 
   /** Reports the numbers below `next` that the outbox (holding `first`…) no longer has. */

@@ -319,7 +319,6 @@ describe("live feeds lose no committed change", () => {
           .lines.some((l) => l.msg === "refilled a gap from the outbox" && l.region === "South"),
         `gateway ${i} refilled South`,
       ).toBe(true);
-    // eslint-disable-next-line no-console -- the figures for the issue's closing note
     console.info("no-loss", {
       committed,
       acknowledged: acknowledged.length,

@@ -276,7 +276,7 @@ function parseGmpWorker(frames: readonly Buffer[]): BackendMessage {
         return malformed(`UP credit must be 1..${Limits.maxCredit}`);
       const names = a.slice(1);
       if (names.length === 0 || names.length > Limits.maxServicesPerWorker || frames.length !== 1)
-        return malformed("UP needs 1..64 service names");
+        return malformed(`UP needs 1..${Limits.maxServicesPerWorker} service names`);
       const services: string[] = [];
       for (const n of names) {
         const svc = tokenOf(n, Limits.maxServiceBytes);

@@ -53,11 +53,11 @@ export const Limits = {
   /** Longest trace id. */
   maxTraceIdBytes: 64,
   /** Most services one worker may register with UP. */
-  maxServicesPerWorker: 64,
+  maxServicesPerWorker: 128,
   /** Largest concurrency credit a worker may declare. */
   maxCredit: 1024,
-  /** Longest GMP command frame: room for UP with 64 services of 128 characters. */
-  maxCommandBytes: 9 * 1024,
+  /** Longest GMP command frame: room for UP with 128 services of 128 characters. */
+  maxCommandBytes: 17 * 1024,
   /** Longest timeout a request may ask for (1 h). */
   maxTimeoutMs: 3_600_000,
 } as const;

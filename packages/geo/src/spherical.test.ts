@@ -1,11 +1,13 @@
 import type { Polygon } from "geojson";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Box, LngLat } from "./model.js";
+import type { Box, IntersectsGeometry, LngLat } from "./model.js";
+import { prepareGeometry } from "./prepared-geometry.js";
 import {
   aggregateCellOf,
   arcBounds,
   boxBounds,
+  BOUNDS_PAD_DEG,
   circleBounds,
   distanceMeters,
   distanceToPolygon,
@@ -18,6 +20,7 @@ import {
   pointInPolygon,
   pointIntersects,
 } from "./spherical.js";
+import { add, normalize, norm, scale, toLngLat, toVec3, type Vec3 } from "./vector3.js";
 
 const ONE_DEGREE_M = (EARTH_RADIUS_M * Math.PI) / 180;
 const square = (w: number, s: number, e: number, n: number): LngLat[] => [
@@ -387,6 +390,184 @@ describe("bounds", () => {
   });
 });
 
+describe("bounds at the antimeridian and the poles", () => {
+  // Lng 180 and −180 are one meridian and every longitude at ±90° is one point, so a place may be
+  // stored under either spelling: the bounds must contain every spelling of every point inside.
+
+  it("wraps a circle's padding across the antimeridian when it touches 180", () => {
+    const center: LngLat = [179.9999, 0];
+    const radius = distanceMeters(center, [180, 0]);
+    expect(pointInCircle([-180, 0], center, radius)).toBe(true);
+    const boxes = circleBounds(center, radius);
+    expect(inBoxes([180, 0], boxes)).toBe(true);
+    expect(inBoxes([-180, 0], boxes)).toBe(true);
+    expect(inBoxes([-179.99, 0], boxes)).toBe(false);
+    const west = circleBounds([-179.9999, 0], radius);
+    expect(inBoxes([180, 0], west)).toBe(true);
+    expect(inBoxes([-180, 0], west)).toBe(true);
+  });
+
+  it("bounds a point at a pole with a cap over every longitude", () => {
+    for (const lat of [90, -90]) {
+      const point = { type: "Point" as const, coordinates: [30, lat] };
+      expect(pointIntersects([-120, lat], point)).toBe(true);
+      const boxes = geometryBounds(point);
+      expect(inBoxes([-120, lat], boxes)).toBe(true);
+      expect(inBoxes([180, lat], boxes)).toBe(true);
+      expect(inBoxes([-180, lat], boxes)).toBe(true);
+      expect(boxes).toEqual([
+        lat > 0
+          ? [
+              [-180, 90 - BOUNDS_PAD_DEG],
+              [180, 90],
+            ]
+          : [
+              [-180, -90],
+              [180, -90 + BOUNDS_PAD_DEG],
+            ],
+      ]);
+    }
+  });
+
+  it("adds a polar cap for a line ending at a pole and keeps its own longitudes narrow", () => {
+    const boxes = geometryBounds({
+      type: "LineString",
+      coordinates: [
+        [30, 80],
+        [30, 90],
+      ],
+    });
+    expect(inBoxes([30, 85], boxes)).toBe(true);
+    expect(inBoxes([-150, 90], boxes)).toBe(true);
+    expect(inBoxes([-150, 89.9999999], boxes)).toBe(true);
+    expect(inBoxes([-150, 85], boxes)).toBe(false);
+    expect(inBoxes([31, 85], boxes)).toBe(false);
+  });
+
+  it("covers both spellings of a point on the antimeridian", () => {
+    for (const lng of [180, -180]) {
+      const boxes = geometryBounds({ type: "Point", coordinates: [lng, 10] });
+      expect(boxes).toHaveLength(2);
+      expect(inBoxes([180, 10], boxes)).toBe(true);
+      expect(inBoxes([-180, 10], boxes)).toBe(true);
+      expect(inBoxes([0, 10], boxes)).toBe(false);
+    }
+  });
+
+  it("wraps a polygon edge on the antimeridian and a box grown across it", () => {
+    const polygon = poly(square(170, -10, 180, 10));
+    expect(pointInPolygon([-180, 0], polygon)).toBe(true);
+    const boxes = geometryBounds(polygon);
+    expect(inBoxes([-180, 0], boxes)).toBe(true);
+    expect(inBoxes([-179.9, 0], boxes)).toBe(false);
+    const grown = expandBox(
+      [
+        [170, 0],
+        [180, 10],
+      ],
+      ONE_DEGREE_M,
+    );
+    expect(inBoxes([-179.5, 5], grown)).toBe(true);
+    expect(inBoxes([-178.5, 5], grown)).toBe(false);
+    for (const [[w], [e]] of grown) expect(w).toBeLessThanOrEqual(e);
+  });
+
+  it("contains every point of random circles near the antimeridian and the poles", () => {
+    fc.assert(
+      fc.property(
+        seamPosition,
+        fc.oneof(
+          fc.record({
+            kind: fc.constant("random" as const),
+            r: fc.double({ min: 0, max: 300_000, noNaN: true }),
+          }),
+          fc.constantFrom({ kind: "meridian" as const }, { kind: "pole" as const }),
+        ),
+        fc.array(samplePair, { minLength: 1, maxLength: 20 }),
+        (center, radiusSpec, samples) => {
+          // Random radii, or radii that make the circle touch the antimeridian or a pole exactly.
+          const radius =
+            radiusSpec.kind === "random"
+              ? radiusSpec.r
+              : radiusSpec.kind === "meridian"
+                ? distanceMeters(center, [180, center[1]])
+                : distanceMeters(center, [0, center[1] >= 0 ? 90 : -90]);
+          const boxes = circleBounds(center, radius);
+          const candidates: LngLat[] = [
+            center,
+            [180, center[1]],
+            [0, 90],
+            [0, -90],
+            ...samples.map(([bearing, f]) => destination(center, bearing, f * radius)),
+            ...samples.map(([bearing]) => destination(center, bearing, radius)),
+          ];
+          expectCovered(boxes, (p) => pointInCircle(p, center, radius), candidates);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("contains every point of random polygons with vertices on the antimeridian or at a pole", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(seamQuad, polarTriangle),
+        fc.array(
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+          {
+            minLength: 1,
+            maxLength: 20,
+          },
+        ),
+        (ring, weights) => {
+          const polygon = poly([...ring, ring[0]!]);
+          const prepared = prepareGeometry(polygon);
+          const boxes = geometryBounds(polygon);
+          const vs = ring.map(toVec3);
+          const candidates: LngLat[] = [
+            ...ring,
+            ...onEdges([...ring, ring[0]!]),
+            // Points of the spherical hull of the vertices: inside a convex polygon.
+            ...weights.map((w) =>
+              toLngLat(
+                normalize(vs.reduce<Vec3>((acc, v, i) => add(acc, scale(v, w[i] ?? 0)), [0, 0, 0])),
+              ),
+            ),
+          ];
+          expectCovered(
+            boxes,
+            (p) => pointInPolygon(p, polygon) || prepared.intersects(p),
+            candidates,
+          );
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("contains every point of random lines and points near the antimeridian and the poles", () => {
+    fc.assert(
+      fc.property(fc.array(seamPosition, { minLength: 1, maxLength: 5 }), (positions) => {
+        const geometries: IntersectsGeometry[] = [
+          { type: "MultiPoint", coordinates: positions },
+          ...positions.map((coordinates): IntersectsGeometry => ({ type: "Point", coordinates })),
+        ];
+        if (positions.length >= 2) geometries.push({ type: "LineString", coordinates: positions });
+        const candidates = [...positions, ...onEdges(positions)];
+        for (const geometry of geometries) {
+          const prepared = prepareGeometry(geometry);
+          expectCovered(
+            geometryBounds(geometry),
+            (p) => pointIntersects(p, geometry) || prepared.intersects(p),
+            candidates,
+          );
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe("aggregateCellOf", () => {
   it("bins row-major from the south-west, the last row and column taking the north/east edges", () => {
     const box: Box = [
@@ -426,4 +607,103 @@ function destination(p: LngLat, theta: number, d: number): LngLat {
   let lng = (lambda2 * 180) / Math.PI;
   lng = ((((lng + 180) % 360) + 360) % 360) - 180;
   return [lng, Math.max(-90, Math.min(90, (phi2 * 180) / Math.PI))];
+}
+
+/** A longitude on or near the antimeridian, either spelling of it included. */
+const seamLng = fc.oneof(
+  fc.constantFrom(180, -180),
+  fc.double({ min: 178, max: 180, noNaN: true }),
+  fc.double({ min: -180, max: -178, noNaN: true }),
+);
+/** A latitude at or near a pole. */
+const poleLat = fc.oneof(
+  fc.constantFrom(90, -90),
+  fc.double({ min: 88, max: 90, noNaN: true }),
+  fc.double({ min: -90, max: -88, noNaN: true }),
+);
+/** A position on or near the antimeridian, a pole, or both. */
+const seamPosition: fc.Arbitrary<LngLat> = fc.oneof(
+  fc.tuple(seamLng, fc.double({ min: -89, max: 89, noNaN: true })),
+  fc.tuple(fc.double({ min: -180, max: 180, noNaN: true }), poleLat),
+  fc.tuple(seamLng, poleLat),
+);
+/** A bearing (radians) and a fraction of a radius. */
+const samplePair = fc.tuple(
+  fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }),
+  fc.double({ min: 0, max: 1, noNaN: true }),
+);
+/** A convex quadrilateral with one side on the antimeridian (spelled 180 or −180). */
+const seamQuad: fc.Arbitrary<LngLat[]> = fc
+  .tuple(
+    fc.constantFrom(180, -180),
+    fc.double({ min: 1e-6, max: 10, noNaN: true }),
+    fc.double({ min: -80, max: 70, noNaN: true }),
+    fc.double({ min: 1e-6, max: 10, noNaN: true }),
+  )
+  .map(([seam, width, s, height]) => {
+    const other = seam > 0 ? 180 - width : -180 + width;
+    const n = s + height;
+    return [
+      [other, s],
+      [seam, s],
+      [seam, n],
+      [other, n],
+    ] satisfies LngLat[];
+  });
+/** A triangle with a vertex at a pole (under any longitude) and its other two on one parallel. */
+const polarTriangle: fc.Arbitrary<LngLat[]> = fc
+  .tuple(
+    fc.constantFrom(90, -90),
+    fc.double({ min: -180, max: 180, noNaN: true }),
+    fc.double({ min: -180, max: 180, noNaN: true }),
+    fc.double({ min: 1e-6, max: 170, noNaN: true }),
+    fc.double({ min: 0.001, max: 60, noNaN: true }),
+  )
+  .map(([pole, poleLng, lng, width, colat]) => {
+    const lat = pole - Math.sign(pole) * colat;
+    const east = lng + width > 180 ? lng + width - 360 : lng + width;
+    return [
+      [lng, lat],
+      [east, lat],
+      [poleLng, pole],
+    ];
+  });
+
+/** Points along every edge of a chain (great-circle interpolation between its vertices). */
+function onEdges(chain: readonly LngLat[]): LngLat[] {
+  const out: LngLat[] = [];
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const a = toVec3(chain[i]!);
+    const b = toVec3(chain[i + 1]!);
+    if (norm(add(a, b)) < 1e-9) continue; // antipodal: no unique arc
+    for (const t of [0.001, 0.25, 0.5, 0.75, 0.999])
+      out.push(toLngLat(normalize(add(scale(a, 1 - t), scale(b, t)))));
+  }
+  return out;
+}
+
+/** The spellings of one point on the sphere: lng ±180 swapped, and a pole under other longitudes. */
+function spellings(p: LngLat): LngLat[] {
+  const out: LngLat[] = [p];
+  if (Math.abs(p[0]) === 180) out.push([-p[0], p[1]]);
+  if (Math.abs(p[1]) === 90)
+    for (const lng of [-180, -120, -0.5, 0, 33.3, 179.99, 180]) out.push([lng, p[1]]);
+  return out;
+}
+
+/** Every spelling of every candidate that the exact predicate accepts lies in one of the boxes. */
+function expectCovered(boxes: Box[], inside: (p: LngLat) => boolean, candidates: LngLat[]): void {
+  for (const [[w, s], [e, n]] of boxes) {
+    expect(w).toBeLessThanOrEqual(e);
+    expect(w).toBeGreaterThanOrEqual(-180);
+    expect(e).toBeLessThanOrEqual(180);
+    expect(s).toBeGreaterThanOrEqual(-90);
+    expect(n).toBeLessThanOrEqual(90);
+  }
+  for (const candidate of candidates) {
+    for (const p of spellings(candidate)) {
+      if (inside(p))
+        expect(inBoxes(p, boxes), `${JSON.stringify(p)} in ${JSON.stringify(boxes)}`).toBe(true);
+    }
+  }
 }

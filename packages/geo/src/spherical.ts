@@ -330,7 +330,8 @@ export function arcBounds(a: LngLat, b: LngLat): { lat: [number, number]; lng: L
 }
 
 function poleLng(a: LngLat, b: LngLat): LngInterval {
-  // A meridian arc to a pole covers only the other endpoint's longitude (the pole has every longitude).
+  // A meridian arc to a pole covers only the other endpoint's longitude. The pole itself has every
+  // longitude: the bounds built from these intervals add a polar cap for it (`boxesFrom`).
   if (Math.abs(a[1]) === 90 && Math.abs(b[1]) === 90) return [-180, 180];
   const other = Math.abs(a[1]) === 90 ? b[0] : a[0];
   return [other, other];
@@ -351,18 +352,39 @@ function wrapLng(x: number): number {
 }
 
 /**
- * Covers a set of longitude intervals with at most two non-wrapping `[lo, hi]` ranges: the
- * complement of the largest gap between them (so a shape straddling the antimeridian gets two).
+ * Adds the padded longitude interval `[lo − pad, hi + pad]` (`lo > hi` wraps) to `pieces` as
+ * non-wrapping ranges within [−180, 180]. Padding that runs past ±180 continues on the other side
+ * of the antimeridian instead of being clamped: lng 180 and −180 are one meridian, so a shape
+ * touching 180 must also cover places stored at −180 (and the reverse).
+ */
+function pushPadded(pieces: [number, number][], [lo, hi]: LngInterval, pad: number): void {
+  let a = lo - pad;
+  let b = (lo <= hi ? hi : hi + 360) + pad;
+  if (b - a >= 360) {
+    pieces.push([-180, 180]);
+    return;
+  }
+  if (a < -180 || a > 180) {
+    // Only padding moves the start out of [−180, 180]; shift it back in (the end then stays below 540).
+    const turns = Math.floor((a + 180) / 360);
+    a -= 360 * turns;
+    b -= 360 * turns;
+  }
+  if (b <= 180) pieces.push([a, b]);
+  else {
+    pieces.push([a, 180]);
+    pieces.push([-180, b - 360]);
+  }
+}
+
+/**
+ * Covers a set of longitude intervals, each padded by `pad` (wrapping across the antimeridian),
+ * with at most two non-wrapping `[lo, hi]` ranges within [−180, 180]: the complement of the
+ * largest gap between them (so a shape straddling or touching the antimeridian gets two).
  */
 function coverLng(intervals: readonly LngInterval[], pad: number): [number, number][] {
   const pieces: [number, number][] = [];
-  for (const [lo, hi] of intervals) {
-    if (lo <= hi) pieces.push([lo - pad, hi + pad]);
-    else {
-      pieces.push([lo - pad, 180]);
-      pieces.push([-180, hi + pad]);
-    }
-  }
+  for (const interval of intervals) pushPadded(pieces, interval, pad);
   if (pieces.length === 0) return [];
   pieces.sort((x, y) => x[0] - y[0]);
   const merged: [number, number][] = [];
@@ -384,26 +406,62 @@ function coverLng(intervals: readonly LngInterval[], pad: number): [number, numb
     }
   }
   if (bestGap <= 0) return [[-180, 180]];
-  if (bestIndex < 0) return [[Math.max(-180, first[0]), Math.min(180, last[1])]];
+  if (bestIndex < 0) return [[first[0], last[1]]];
   return [
     [merged[bestIndex + 1]![0], 180],
     [-180, merged[bestIndex]![1]],
   ];
 }
 
-function boxesFrom(lngs: [number, number][], latMin: number, latMax: number): Box[] {
+/**
+ * Boxes for non-wrapping longitude ranges over a latitude range, padded by `BOUNDS_PAD_DEG`.
+ * Every longitude at ±90° is one point, so when the padded range reaches a pole a cap box
+ * `[[−180, 90 − pad], [180, 90]]` (resp. south) is added: the pole, and places a rounding error
+ * away from it, may be stored under any longitude — a point or vertex at the pole has no
+ * meaningful longitude of its own. Boxes inside another box are dropped.
+ */
+function boxesFrom(lngs: readonly [number, number][], latMin: number, latMax: number): Box[] {
+  if (lngs.length === 0) return [];
   const s = Math.max(-90, latMin - BOUNDS_PAD_DEG);
   const n = Math.min(90, latMax + BOUNDS_PAD_DEG);
-  return lngs.map(([w, e]) => [
-    [Math.max(-180, w), s],
-    [Math.min(180, e), n],
+  const boxes: Box[] = lngs.map(([w, e]) => [
+    [w, s],
+    [e, n],
   ]);
+  if (n >= 90)
+    boxes.push([
+      [-180, 90 - BOUNDS_PAD_DEG],
+      [180, 90],
+    ]);
+  if (s <= -90)
+    boxes.push([
+      [-180, -90],
+      [180, -90 + BOUNDS_PAD_DEG],
+    ]);
+  // A box another one contains adds nothing (of two equal boxes, the first is kept).
+  return boxes.filter(
+    (box, i) =>
+      !boxes.some(
+        (other, j) => j !== i && contains(other, box) && (j < i || !contains(box, other)),
+      ),
+  );
+}
+
+/** Whether non-wrapping box `outer` contains non-wrapping box `inner`. */
+function contains(outer: Box, inner: Box): boolean {
+  return (
+    inner[0][0] >= outer[0][0] &&
+    inner[1][0] <= outer[1][0] &&
+    inner[0][1] >= outer[0][1] &&
+    inner[1][1] <= outer[1][1]
+  );
 }
 
 /**
- * Lng/lat rectangles (one, or two when it straddles the antimeridian; each with west ≤ east)
- * containing the circle of `radiusM` metres around `center`. A circle reaching a pole covers
- * every longitude. Slightly padded, so usable as an index pre-filter.
+ * Lng/lat rectangles (each with west ≤ east) containing the circle of `radiusM` metres around
+ * `center`: one, or two when it straddles or touches the antimeridian (its padding continues past
+ * ±180), plus a polar cap when it comes within the padding of a pole. A circle reaching a pole
+ * covers every longitude. Slightly padded, so usable as an index pre-filter.
  */
 export function circleBounds(center: LngLat, radiusM: number): Box[] {
   const r = radiusM / EARTH_RADIUS_M;
@@ -471,9 +529,12 @@ function edgeExtents(geometry: IntersectsGeometry): {
 }
 
 /**
- * Lng/lat rectangles (one, or two across the antimeridian; each with west ≤ east) containing a
- * geometry with geodesic edges: includes the poleward bulge of long edges, and a polygon that
- * contains a pole covers every longitude up to it. Padded slightly; an index pre-filter.
+ * Lng/lat rectangles (each with west ≤ east) containing a geometry with geodesic edges: one, or
+ * two across or touching the antimeridian (padding wraps past ±180), plus a polar cap over every
+ * longitude when the geometry comes within the padding of a pole (a vertex at the pole matches
+ * places stored there under any longitude). Includes the poleward bulge of long edges, and a
+ * polygon that contains a pole covers every longitude up to it. Padded slightly; an index
+ * pre-filter.
  */
 export function geometryBounds(geometry: IntersectsGeometry): Box[] {
   let { latMin, latMax, lngs } = edgeExtents(geometry);
@@ -521,7 +582,8 @@ export function shapeBounds(shape: Shape): Box[] {
 
 /**
  * Grows a box by `meters` on every side (conservatively: longitude by the widest amount needed at
- * its most poleward latitude); a box that then reaches a pole covers every longitude.
+ * its most poleward latitude); a box that then reaches a pole covers every longitude. Returns
+ * non-wrapping rectangles: growth past ±180 continues on the other side of the antimeridian.
  */
 export function expandBox(box: Box, meters: number): Box[] {
   const [[w, s], [e, n]] = box;

@@ -16,7 +16,6 @@ import { GeomeshError } from "@geomesh/errors";
 import {
   type AggregateQuery,
   boxBounds,
-  BOUNDS_PAD_DEG,
   circleBounds,
   compareIds,
   compareNear,
@@ -183,41 +182,6 @@ function toPlace(row: PlaceRow): Place {
   };
 }
 
-/**
- * Adds slivers along the seams of the lng/lat grid: on the sphere lng 180 and −180 are one
- * meridian, and every longitude at ±90° latitude is one point. `geometryBounds`/`circleBounds`
- * clamp their padding at those edges instead of wrapping it, so a shape touching 180° would miss
- * places stored at −180°, and one touching a pole would miss the pole stored under another
- * longitude. Only for spherical shapes — lng/lat boxes compare coordinates as given.
- */
-function withSeamSlivers(boxes: Box[]): Box[] {
-  const pad = 2 * BOUNDS_PAD_DEG;
-  const out = [...boxes];
-  for (const [[w, s], [e, n]] of boxes) {
-    if (e >= 180 - pad)
-      out.push([
-        [-180, s],
-        [-180 + pad, n],
-      ]);
-    if (w <= -180 + pad)
-      out.push([
-        [180 - pad, s],
-        [180, n],
-      ]);
-    if (n >= 90 - pad)
-      out.push([
-        [-180, 90 - pad],
-        [180, 90],
-      ]);
-    if (s <= -90 + pad)
-      out.push([
-        [-180, -90],
-        [180, -90 + pad],
-      ]);
-  }
-  return out;
-}
-
 /** Rectangles bounding a geometry part by part (tighter for scattered multi-geometries). */
 function geometryBoxes(geometry: IntersectsGeometry): Box[] {
   let parts: IntersectsGeometry[];
@@ -238,14 +202,12 @@ function geometryBoxes(geometry: IntersectsGeometry): Box[] {
       break;
   }
   const boxes = parts.flatMap((part) => geometryBounds(part));
-  return withSeamSlivers(boxes.length <= MAX_BOXES ? boxes : geometryBounds(geometry));
+  return boxes.length <= MAX_BOXES ? boxes : geometryBounds(geometry);
 }
 
 /** Pre-filter rectangles of a spherical `within` shape (polygon or circle). */
 function shapeBoxes(shape: Shape): Box[] {
-  return shape.kind === "polygon"
-    ? geometryBoxes(shape.geometry)
-    : withSeamSlivers(shapeBounds(shape));
+  return shape.kind === "polygon" ? geometryBoxes(shape.geometry) : shapeBounds(shape);
 }
 
 /** Exact test for a geometry; large ones are prepared once (edge trees) instead of O(n) per point. */
@@ -259,10 +221,6 @@ function geometryTest(geometry: IntersectsGeometry): (p: LngLat) => boolean {
 
 function shapeTest(shape: Shape): (p: LngLat) => boolean {
   return shape.kind === "polygon" ? geometryTest(shape.geometry) : (p) => pointInShape(p, shape);
-}
-
-function capBoxes(center: LngLat, radius: number): Box[] {
-  return withSeamSlivers(circleBounds(center, radius));
 }
 
 function mergeRanges(ranges: CellRange[]): CellRange[] {
@@ -785,7 +743,7 @@ export class EmbeddedGeoStore implements GeoStore {
     for (;;) {
       const cap = Math.min(r, maxDistance);
       hits = [];
-      for (const [pk, lng, lat] of this.scanPoints(c, prefilter(capBoxes(point, cap)), f)) {
+      for (const [pk, lng, lat] of this.scanPoints(c, prefilter(circleBounds(point, cap)), f)) {
         const d = distanceMeters(point, [lng, lat]);
         if (d < lower || d > cap) continue;
         // A hit tied with the cursor's distance comes after it only if its id is greater.
@@ -966,7 +924,7 @@ export class EmbeddedGeoStore implements GeoStore {
   private countNear(c: Compiled, point: LngLat, min: number, max: number, f: FilterSql): number {
     if (min > max) return 0;
     let n = 0;
-    for (const [, lng, lat] of this.scanPoints(c, prefilter(capBoxes(point, max)), f)) {
+    for (const [, lng, lat] of this.scanPoints(c, prefilter(circleBounds(point, max)), f)) {
       const d = distanceMeters(point, [lng, lat]);
       if (d >= min && d <= max) n++;
     }

@@ -19,3 +19,15 @@ describeGeoStoreConformance("embedded SQLite", () =>
     }),
   ),
 );
+
+// The file's B-tree plan for near() (what filtered kNN always uses) stays held to the same suite.
+describeGeoStoreConformance("embedded SQLite, memoryIndex off", () =>
+  Promise.resolve(
+    new EmbeddedGeoStore({
+      path: join(dir, `store-${++n}.sqlite`),
+      region: "TEST",
+      synchronous: "normal",
+      memoryIndex: false,
+    }),
+  ),
+);

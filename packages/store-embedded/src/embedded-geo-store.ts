@@ -60,6 +60,7 @@ import {
 } from "@geomesh/store";
 import { DENSITY_SAMPLE_SIZE, DensityModel } from "./density-model.js";
 import { filterSql, type FilterSql, type SqlParams } from "./filter-sql.js";
+import { CellIndex } from "./cell-index.js";
 import { type CellRange, cellOf, cellRanges } from "./hilbert-cell.js";
 import { classifySqliteError } from "./sqlite-errors.js";
 import { migrate } from "./sqlite-schema.js";
@@ -80,6 +81,11 @@ export interface EmbeddedStoreOptions extends StoreOptions {
   readonly cacheSizeKiB?: number;
   /** Bytes of the file to memory-map for reads (default 0 = off). */
   readonly mmapBytes?: number;
+  /**
+   * Keep the cell index in memory for kNN (default true): loaded from the file at open, about 43
+   * bytes per place. `false` answers every near() from the file's B-tree (the plan other queries use).
+   */
+  readonly memoryIndex?: boolean;
 }
 
 /** Counters of the work queries did since the store was opened, for tests and benchmarks. */
@@ -124,6 +130,8 @@ const RESAMPLE_AGE_MS = 30_000;
 const MAX_BOXES = 8;
 /** Geometries with more positions than this are prepared (edge trees) before testing points. */
 const PREPARE_ABOVE_POSITIONS = 64;
+/** Row lists up to this long are read with a bound IN list, longer ones through json_each. */
+const MAX_IN_LIST = 32;
 /** Prepared statements kept per store (query shapes × small LIMITs). */
 const MAX_CACHED_STATEMENTS = 256;
 
@@ -135,14 +143,19 @@ interface Compiled {
   readonly pkById: Statement<[string], number>;
   readonly locationById: Statement<[string], [number, number, number]>;
   readonly insertChange: Statement<
-    [PlaceChange["kind"], string, number | null, number | null, string, string | null],
+    [PlaceChange["kind"], string, number | null, number | null, string, string | null, number],
     unknown
   >;
+  readonly cellEntries: Statement<[], [number, number, number, number]>;
+  readonly lastSeq: Statement<[], number | null>;
+  readonly cellChanges: Statement<[number, number], CellChangeRow>;
   readonly pruneChanges: Statement<[number], unknown>;
   readonly changesAfter: Statement<[number, number], ChangeRow>;
   readonly changeRange: Statement<[], [number | null, number | null]>;
   readonly idByPk: Statement<[number], string>;
   readonly rowsByPks: Statement<[string], PlaceRow>;
+  /** `pk IN (?, …)` row reads by list length, prepared on first use. */
+  readonly rowsIn: Statement<number[], PlaceRow>[];
   readonly insert: Statement<
     [string, number, number, number, string, string, string, string, string],
     unknown
@@ -158,6 +171,25 @@ interface Compiled {
   readonly allPoints: Statement<[], [number, number]>;
   readonly dataVersion: Statement<[], number>;
 }
+
+/** seq, kind, pk, the place's lng/lat after (or, deleted, before) the change, the location before. */
+type CellChangeRow = [
+  number,
+  PlaceChange["kind"],
+  number | null,
+  number,
+  number,
+  number | null,
+  number | null,
+];
+
+/** A write's effect on the in-memory cell index, applied once its transaction committed. */
+type CellOp =
+  | { readonly put: true; pk: number; lng: number; lat: number; prev?: LngLat }
+  | { readonly put: false; pk: number; lng: number; lat: number };
+
+/** Outbox changes past which catching up costs more than reloading the index from the file. */
+const CATCH_UP_MAX = 50_000;
 
 type ChangeRow = [
   number,
@@ -304,6 +336,13 @@ export class EmbeddedGeoStore implements GeoStore {
   private densitySampledAt = -Infinity;
   private densityDataVersion = -1;
   private writesSinceSample = Infinity;
+  /** The in-memory cell index (unless `memoryIndex: false`), as of outbox seq `cellsSeq`. */
+  private cells: CellIndex | undefined;
+  private cellsSeq = 0;
+  /** `PRAGMA data_version` when `cells` last caught up: another process committed when it differs. */
+  private cellsVersion = -1;
+  /** The last outbox seq the current write transaction took. */
+  private writtenSeq = 0;
 
   constructor(private readonly options: EmbeddedStoreOptions) {
     this.logger = (options.logger ?? silentLogger).child({
@@ -340,7 +379,12 @@ export class EmbeddedGeoStore implements GeoStore {
       db.pragma(`mmap_size = ${Math.max(0, Math.floor(mmapBytes))}`);
       db.pragma("temp_store = MEMORY");
       migrate(db, this.options.region);
-      this.compiled = this.compile(db);
+      const compiled = this.compile(db);
+      if (this.options.memoryIndex !== false) {
+        this.cells = new CellIndex();
+        compiled.inTransaction.deferred(() => this.loadCells(compiled));
+      }
+      this.compiled = compiled;
       this.logger.debug({ path, synchronous, busyTimeoutMs }, "embedded store opened");
       return Promise.resolve();
     } catch (error) {
@@ -355,6 +399,7 @@ export class EmbeddedGeoStore implements GeoStore {
     this.compiled = undefined;
     this.closed = true;
     this.statements.clear();
+    this.cells = undefined;
     if (compiled !== undefined) {
       try {
         compiled.db.close();
@@ -438,7 +483,8 @@ export class EmbeddedGeoStore implements GeoStore {
         error instanceof Error ? error : new GeomeshError("VALIDATION_FAILED", "invalid places"),
       );
     }
-    return this.write("upsert", (c) => {
+    const ops: CellOp[] = [];
+    return this.write("upsert", ops, (c) => {
       const at = new Date().toISOString();
       const outcomes: UpsertOutcome[] = [];
       for (const p of prepared) {
@@ -447,7 +493,7 @@ export class EmbeddedGeoStore implements GeoStore {
         const properties = JSON.stringify(p.properties);
         const before = c.locationById.get(p.id);
         if (before === undefined) {
-          c.insert.run(
+          const { lastInsertRowid } = c.insert.run(
             p.id,
             cellOf(lng, lat),
             lng,
@@ -458,10 +504,12 @@ export class EmbeddedGeoStore implements GeoStore {
             properties,
             p.updatedAt,
           );
+          const pk = Number(lastInsertRowid);
+          ops.push({ put: true, pk, lng, lat });
           outcomes.push({
             id: p.id,
             status: "created",
-            change: this.record(c, "created", p, at, undefined, options?.moves?.[p.id]),
+            change: this.record(c, "created", p, pk, at, undefined, options?.moves?.[p.id]),
           });
         } else {
           const [pk, prevLng, prevLat] = before;
@@ -476,10 +524,19 @@ export class EmbeddedGeoStore implements GeoStore {
             p.updatedAt,
             pk,
           );
+          ops.push({ put: true, pk, lng, lat, prev: [prevLng, prevLat] });
           outcomes.push({
             id: p.id,
             status: "updated",
-            change: this.record(c, "updated", p, at, [prevLng, prevLat], options?.moves?.[p.id]),
+            change: this.record(
+              c,
+              "updated",
+              p,
+              pk,
+              at,
+              [prevLng, prevLat],
+              options?.moves?.[p.id],
+            ),
           });
         }
       }
@@ -493,6 +550,7 @@ export class EmbeddedGeoStore implements GeoStore {
     c: Compiled,
     kind: PlaceChange["kind"],
     place: Place,
+    pk: number,
     at: string,
     previous?: LngLat,
     move?: ChangeMove,
@@ -505,8 +563,10 @@ export class EmbeddedGeoStore implements GeoStore {
         previous?.[1] ?? null,
         at,
         move ? JSON.stringify(move) : null,
+        pk,
       ).lastInsertRowid,
     );
+    this.writtenSeq = seq;
     if (seq % 1024 === 0) c.pruneChanges.run(seq - CHANGES_KEPT);
     return {
       seq,
@@ -550,15 +610,18 @@ export class EmbeddedGeoStore implements GeoStore {
   }
 
   delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined> {
-    return this.write("delete", (c) => {
+    const ops: CellOp[] = [];
+    return this.write("delete", ops, (c) => {
       const row = c.getById.get(id);
       if (row === undefined) return undefined;
       c.deleteById.run(id);
       this.writesSinceSample += 1;
+      ops.push({ put: false, pk: row[0], lng: row[4], lat: row[5] });
       return this.record(
         c,
         "deleted",
         toPlace(row),
+        row[0],
         new Date().toISOString(),
         undefined,
         options?.move,
@@ -598,8 +661,19 @@ export class EmbeddedGeoStore implements GeoStore {
         .prepare<[string], [number, number, number]>("SELECT pk, lng, lat FROM places WHERE id = ?")
         .raw(),
       insertChange: db.prepare(
-        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at, move) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at, move, pk) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
+      cellEntries: db
+        .prepare<[], [number, number, number, number]>(
+          "SELECT cell, lng, lat, pk FROM places INDEXED BY places_cell ORDER BY cell",
+        )
+        .raw(),
+      lastSeq: db.prepare<[], number | null>("SELECT max(seq) FROM changes").pluck(),
+      cellChanges: db
+        .prepare<[number, number], CellChangeRow>(
+          "SELECT seq, kind, pk, place ->> '$.location.coordinates[0]', place ->> '$.location.coordinates[1]', prev_lng, prev_lat FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .raw(),
       pruneChanges: db.prepare("DELETE FROM changes WHERE seq <= ?"),
       changesAfter: db
         .prepare<[number, number], ChangeRow>(
@@ -610,6 +684,7 @@ export class EmbeddedGeoStore implements GeoStore {
         .prepare<[], [number | null, number | null]>("SELECT min(seq), max(seq) FROM changes")
         .raw(),
       idByPk: db.prepare<[number], string>("SELECT id FROM places WHERE pk = ?").pluck(),
+      rowsIn: [],
       rowsByPks: db
         .prepare<[string], PlaceRow>(
           `SELECT ${PLACE_COLUMNS} FROM json_each(?) AS j CROSS JOIN places AS p ON p.pk = j.value`,
@@ -657,14 +732,90 @@ export class EmbeddedGeoStore implements GeoStore {
     }
   }
 
-  /** Runs `fn` in one IMMEDIATE write transaction (takes the write lock up front, waiting up to the busy timeout). */
-  private write<T>(operation: string, fn: (c: Compiled) => T): Promise<T> {
+  /**
+   * Runs `fn` in one IMMEDIATE write transaction (takes the write lock up front, waiting up to the
+   * busy timeout). The cell index first catches up with other processes' commits (under the write
+   * lock, so the outbox seqs this write takes follow them directly); `fn`'s effects on it (`ops`)
+   * are applied only once the transaction has committed.
+   */
+  private write<T>(operation: string, ops: CellOp[], fn: (c: Compiled) => T): Promise<T> {
     try {
       const c = this.open(operation);
-      return Promise.resolve(c.inTransaction.immediate(() => fn(c)) as T);
+      this.writtenSeq = 0;
+      const result = c.inTransaction.immediate(() => {
+        this.syncCells(c);
+        return fn(c);
+      }) as T;
+      this.applyOwn(ops);
+      return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(classifySqliteError(error, operation));
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // the in-memory cell index
+
+  /** Reloads the cell index from the file (inside a read or write transaction). */
+  private loadCells(c: Compiled): void {
+    const cells = this.cells;
+    if (cells === undefined) return;
+    cells.load(c.cellEntries.iterate());
+    this.cellsSeq = c.lastSeq.get() ?? 0;
+    this.cellsVersion = c.dataVersion.get() ?? -1;
+    this.logger.debug({ places: cells.size, seq: this.cellsSeq }, "cell index loaded");
+  }
+
+  /**
+   * Brings the cell index up to the transaction's snapshot: when another process committed
+   * (`PRAGMA data_version` moved), replays the outbox after `cellsSeq` — each change's pk and
+   * locations — or reloads from `places` when the outbox no longer holds them all (pruned, an
+   * older build's changes without pk, more than `CATCH_UP_MAX`, the file replaced).
+   */
+  private syncCells(c: Compiled): void {
+    const cells = this.cells;
+    if (cells === undefined) return;
+    const version = c.dataVersion.get() ?? -1;
+    if (version === this.cellsVersion) return;
+    const rows = c.cellChanges.all(this.cellsSeq, CATCH_UP_MAX + 1);
+    const first = rows[0];
+    if (
+      rows.length > CATCH_UP_MAX ||
+      (first !== undefined && first[0] !== this.cellsSeq + 1) ||
+      (first === undefined && (c.lastSeq.get() ?? 0) !== this.cellsSeq) ||
+      rows.some((row) => row[2] === null)
+    ) {
+      this.loadCells(c);
+      return;
+    }
+    for (const [seq, kind, pk, lng, lat, prevLng, prevLat] of rows) {
+      if (pk === null) continue;
+      if (kind === "deleted") {
+        cells.remove(cellOf(lng, lat), pk);
+      } else {
+        if (prevLng !== null && prevLat !== null) cells.remove(cellOf(prevLng, prevLat), pk);
+        // Replaying a change this process already applied leaves one entry, not two.
+        cells.remove(cellOf(lng, lat), pk);
+        cells.insert(cellOf(lng, lat), lng, lat, pk);
+      }
+      this.cellsSeq = seq;
+    }
+    this.cellsVersion = version;
+  }
+
+  /** Applies a committed write of this process to the cell index. */
+  private applyOwn(ops: readonly CellOp[]): void {
+    const cells = this.cells;
+    if (cells === undefined || ops.length === 0) return;
+    for (const op of ops) {
+      if (!op.put) {
+        cells.remove(cellOf(op.lng, op.lat), op.pk);
+        continue;
+      }
+      if (op.prev !== undefined) cells.remove(cellOf(op.prev[0], op.prev[1]), op.pk);
+      cells.insert(cellOf(op.lng, op.lat), op.lng, op.lat, op.pk);
+    }
+    if (this.writtenSeq > 0) this.cellsSeq = this.writtenSeq;
   }
 
   /**
@@ -704,7 +855,23 @@ export class EmbeddedGeoStore implements GeoStore {
   private rowsByPk(c: Compiled, pks: readonly number[]): Map<number, PlaceRow> {
     const map = new Map<number, PlaceRow>();
     if (pks.length === 0) return map;
-    for (const row of c.rowsByPks.all(JSON.stringify(pks))) map.set(row[0], row);
+    // Short lists (every kNN page) bind an IN list — cheaper than building and walking JSON.
+    let rows: PlaceRow[];
+    if (pks.length <= MAX_IN_LIST) {
+      let st = c.rowsIn[pks.length];
+      if (st === undefined) {
+        st = c.db
+          .prepare<number[], PlaceRow>(
+            `SELECT ${PLACE_COLUMNS} FROM places AS p WHERE p.pk IN (${pks.map(() => "?").join(", ")})`,
+          )
+          .raw();
+        c.rowsIn[pks.length] = st;
+      }
+      rows = st.all(...pks);
+    } else {
+      rows = c.rowsByPks.all(JSON.stringify(pks));
+    }
+    for (const row of rows) map.set(row[0], row);
     return map;
   }
 
@@ -725,7 +892,7 @@ export class EmbeddedGeoStore implements GeoStore {
    * filter those places may not match, so the sampled density model sizes the first pass.
    */
   private nearIn(c: Compiled, query: NearQuery): Page {
-    const { point, limit, cursor } = query;
+    const { limit, cursor } = query;
     if (limit <= 0) return { hits: [] };
     const started = performance.now();
     const need = limit + 1;
@@ -734,6 +901,79 @@ export class EmbeddedGeoStore implements GeoStore {
     const lower = Math.max(minDistance, cursor?.distance ?? 0);
     if (lower > maxDistance) return { hits: [] };
     const f = filterSql(query.filter);
+    const chosen =
+      this.cells !== undefined && f.key === ""
+        ? this.nearInMemory(c, this.cells, query, need, lower, maxDistance)
+        : this.nearInFile(c, query, f, need, lower, maxDistance);
+    const indexed = performance.now();
+    // `chosen` is in increasing distance: only the page's rows are read, plus those tied with
+    // its last distance (ids order ties, so they decide which make the page).
+    let fetch = chosen.length;
+    if (fetch > limit) {
+      const edge = chosen[limit - 1]!.d;
+      fetch = limit;
+      while (fetch < chosen.length && chosen[fetch]!.d === edge) fetch++;
+    }
+    const rows = this.rowsByPk(
+      c,
+      chosen.slice(0, fetch).map((h) => h.pk),
+    );
+    const ordered: { place: Place; distance: number; id: string }[] = [];
+    for (let i = 0; i < fetch; i++) {
+      const h = chosen[i]!;
+      const row = rows.get(h.pk);
+      if (row !== undefined) ordered.push({ place: toPlace(row), distance: h.d, id: row[1] });
+    }
+    ordered.sort(compareNear);
+    const page = ordered.slice(0, limit);
+    const result: Page = { hits: page.map(({ place, distance }) => ({ place, distance })) };
+    const last = page[page.length - 1];
+    if (chosen.length > limit && last !== undefined)
+      result.next = encodeNearCursor({ distance: last.distance, id: last.id });
+    this.queryStats.nearIndexMs += indexed - started;
+    this.queryStats.nearRowsMs += performance.now() - indexed;
+    return result;
+  }
+
+  /** near()'s hits from the in-memory cell index (no filter): best-first, see `CellIndex`. */
+  private nearInMemory(
+    c: Compiled,
+    cells: CellIndex,
+    query: NearQuery,
+    need: number,
+    lower: number,
+    upper: number,
+  ): readonly { pk: number; d: number }[] {
+    this.syncCells(c);
+    const { cursor } = query;
+    const visited = cells.pointsVisited;
+    const hits = cells.nearest(query.point, {
+      need,
+      lower,
+      upper,
+      ...(cursor === undefined
+        ? {}
+        : {
+            // A hit tied with the cursor's distance comes after it only if its id is greater.
+            accept: (pk: number, d: number) =>
+              d !== cursor.distance || compareIds(c.idByPk.get(pk) ?? "", cursor.id) > 0,
+          }),
+    });
+    this.queryStats.scans += 1;
+    this.queryStats.candidates += cells.pointsVisited - visited;
+    return hits;
+  }
+
+  /** near()'s hits from the file's cell B-tree: expanding caps (with a filter, or memoryIndex off). */
+  private nearInFile(
+    c: Compiled,
+    query: NearQuery,
+    f: FilterSql,
+    need: number,
+    lower: number,
+    maxDistance: number,
+  ): { pk: number; d: number }[] {
+    const { point, cursor } = query;
     let r = f.key === "" ? this.curveBound(c, point, need, lower) : undefined;
     if (r === undefined) {
       this.refreshDensity(c);
@@ -763,26 +1003,7 @@ export class EmbeddedGeoStore implements GeoStore {
     let take = Math.min(need, hits.length);
     const cutoff = hits[take - 1]?.d;
     while (take < hits.length && hits[take]!.d === cutoff) take++;
-    const chosen = hits.slice(0, take);
-    const indexed = performance.now();
-    const rows = this.rowsByPk(
-      c,
-      chosen.map((h) => h.pk),
-    );
-    const ordered: { place: Place; distance: number; id: string }[] = [];
-    for (const h of chosen) {
-      const row = rows.get(h.pk);
-      if (row !== undefined) ordered.push({ place: toPlace(row), distance: h.d, id: row[1] });
-    }
-    ordered.sort(compareNear);
-    const page = ordered.slice(0, limit);
-    const result: Page = { hits: page.map(({ place, distance }) => ({ place, distance })) };
-    const last = page[page.length - 1];
-    if (ordered.length > limit && last !== undefined)
-      result.next = encodeNearCursor({ distance: last.distance, id: last.id });
-    this.queryStats.nearIndexMs += indexed - started;
-    this.queryStats.nearRowsMs += performance.now() - indexed;
-    return result;
+    return hits.slice(0, take);
   }
 
   /**

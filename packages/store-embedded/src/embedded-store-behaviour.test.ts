@@ -49,7 +49,7 @@ describe("embedded store specifics", () => {
     const [outcome] = await again.upsert([place("new", [2, 2])]);
     expect(outcome!.change.seq).toBe(1);
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(3);
+    expect(check.pragma("user_version", { simple: true })).toBe(4);
     check.close();
     await again.close();
   });
@@ -73,9 +73,42 @@ describe("embedded store specifics", () => {
     expect(await again.changesSince(0, 10)).toEqual([before!.change, moved!.change]);
     expect(await again.changeRange()).toEqual({ first: 1, last: 2 });
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(3);
+    expect(check.pragma("user_version", { simple: true })).toBe(4);
     check.close();
     await again.close();
+  });
+
+  it("upgrades a schema-3 file in place: its outbox gains the pk column, near() still right", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    await store.upsert([place("old", [1, 1]), place("far", [5, 5])]);
+    await store.close();
+    // Make it look like a file written before changes kept their row's pk.
+    const raw = new Database(path);
+    raw.exec("ALTER TABLE changes DROP COLUMN pk; PRAGMA user_version = 3;");
+    raw.close();
+    const again = new EmbeddedGeoStore({ path, region: "NE" });
+    const other = new EmbeddedGeoStore({ path, region: "NE" });
+    await again.init();
+    await other.init();
+    await again.upsert([place("new", [1.1, 1])]);
+    // The other connection replays the outbox; the old rows' pk is NULL, so it reloads instead.
+    expect((await other.near({ point: [1, 1], limit: 3 })).hits.map((h) => h.place.id)).toEqual([
+      "old",
+      "new",
+      "far",
+    ]);
+    const check = new Database(path);
+    expect(check.pragma("user_version", { simple: true })).toBe(4);
+    expect(check.prepare("SELECT pk FROM changes ORDER BY seq").pluck().all()).toEqual([
+      null,
+      null,
+      3,
+    ]);
+    check.close();
+    await again.close();
+    await other.close();
   });
 
   it("numbers changes from two stores on one file without gaps or repeats", async () => {

@@ -41,15 +41,16 @@ export function hilbertIndex(x: number, y: number, order: number): number {
  * so a point and a rectangle edge at the same coordinate land in the same column/row at every
  * level (scaling by a power of two is exact).
  */
-function lngFraction(lng: number): number {
+export function lngFraction(lng: number): number {
   return (lng + 180) / 360;
 }
 
-function latFraction(lat: number): number {
+export function latFraction(lat: number): number {
   return (lat + 90) / 180;
 }
 
-function gridIndex(fraction: number, size: number): number {
+/** The column (or row) of a grid fraction on a `size`-wide grid, edges clamped in. */
+export function gridIndex(fraction: number, size: number): number {
   const i = Math.floor(fraction * size);
   return i < 0 ? 0 : i >= size ? size - 1 : i;
 }

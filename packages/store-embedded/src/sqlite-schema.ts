@@ -10,7 +10,9 @@
  * - `changes`: the outbox of committed writes (since version 2). `seq` numbers them in commit
  *   order (AUTOINCREMENT: never reused, even after pruning); `place` is the place as JSON after
  *   the write (as removed, for deletes); `prev_lng`/`prev_lat` the location an update moved from;
- *   `move` (since version 3) the cross-region move the change is half of, as JSON, else NULL.
+ *   `move` (since version 3) the cross-region move the change is half of, as JSON, else NULL;
+ *   `pk` (since version 4) the place's row, so a process can apply others' writes to its in-memory
+ *   cell index (NULL in changes an older build wrote: a reader then rebuilds from `places`).
  *
  * `PRAGMA user_version` is the schema version; a file from a newer version is refused.
  */
@@ -18,7 +20,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { GeomeshError } from "@geomesh/errors";
 
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS changes (
   prev_lng REAL,
   prev_lat REAL,
   at TEXT NOT NULL,
-  move TEXT
+  move TEXT,
+  pk INTEGER
 );
 `;
 
@@ -64,10 +67,11 @@ export function migrate(db: BetterSqlite3.Database, region: string): void {
     }
     if (version < SCHEMA_VERSION) {
       // Every statement is IF NOT EXISTS: a version-1 file gains the changes table, nothing else;
-      // a version-2 file's changes table gains the move column.
+      // a version-2 file's changes table gains the move column, a version-3 file's the pk column.
       db.exec(DDL);
       const columns = db.prepare("SELECT name FROM pragma_table_info('changes')").pluck().all();
       if (!columns.includes("move")) db.exec("ALTER TABLE changes ADD COLUMN move TEXT");
+      if (!columns.includes("pk")) db.exec("ALTER TABLE changes ADD COLUMN pk INTEGER");
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('region', ?)").run(region);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }

@@ -422,22 +422,9 @@ export class CellIndex {
     const from = Math.max(0, at - need);
     const to = Math.min(this.count, at + need);
     const ds: number[] = [];
-    let ci = this.chunkAtRank(from, starts);
-    let i = from - starts[ci]!;
-    const here: [number, number] = [0, 0];
-    for (let r = from; r < to; r++) {
-      let c = this.chunks[ci]!;
-      while (i >= c.n) {
-        ci += 1;
-        i = 0;
-        c = this.chunks[ci]!;
-      }
-      here[0] = c.lng[i]!;
-      here[1] = c.lat[i]!;
-      const d = distanceMeters(point, here);
+    this.distances(point, from, to, starts, (d) => {
       if ((strict ? d > lower : d >= lower) && d <= upper) ds.push(d);
-      i += 1;
-    }
+    });
     if (ds.length < need) return Infinity;
     ds.sort((a, b) => a - b);
     // A hair of slack so float noise never cuts off the bounding entry itself.
@@ -589,9 +576,22 @@ export class CellIndex {
     bound: number,
     starts: Float64Array,
   ): void {
+    this.distances([plng, plat], from, to, starts, (d, pk) => {
+      this.pointsVisited += 1;
+      if (d >= lower && d <= upper && d <= bound) this.heap.push(d, -1, pk, 0, 0, 0);
+    });
+  }
+
+  /** Calls `fn` with the exact distance from `point` and the pk of each entry of ranks [from, to). */
+  private distances(
+    point: LngLat,
+    from: number,
+    to: number,
+    starts: Float64Array,
+    fn: (d: number, pk: number) => void,
+  ): void {
     let ci = this.chunkAtRank(from, starts);
     let i = from - starts[ci]!;
-    const p: LngLat = [plng, plat];
     const here: [number, number] = [0, 0];
     for (let r = from; r < to; r++) {
       let c = this.chunks[ci]!;
@@ -602,9 +602,7 @@ export class CellIndex {
       }
       here[0] = c.lng[i]!;
       here[1] = c.lat[i]!;
-      const d = distanceMeters(p, here);
-      this.pointsVisited += 1;
-      if (d >= lower && d <= upper && d <= bound) this.heap.push(d, -1, c.pk[i]!, 0, 0, 0);
+      fn(distanceMeters(point, here), c.pk[i]!);
       i += 1;
     }
   }

@@ -50,7 +50,7 @@ export interface LoadOptions {
    * flight, so the last row for an id wins. May throw instead of returning `failed`.
    */
   readonly send: (region: string, places: PlaceInput[]) => Promise<BatchOutcome>;
-  /** Places per batch, 1 to LIMITS.maxBatch (default 500). */
+  /** Places per batch, 1 to LIMITS.maxUpsertBatch (default LIMITS.maxUpsertBatch: one store transaction each). */
   readonly batchSize?: number;
   /** Batches in flight at once across all regions, 1 to 256 (default 4). */
   readonly concurrency?: number;
@@ -117,7 +117,7 @@ export async function loadPlaces(
   rows: AsyncIterable<RowResult> | Iterable<RowResult>,
   options: LoadOptions,
 ): Promise<LoadSummary> {
-  const batchSize = checkInt("batchSize", options.batchSize ?? 500, 1, LIMITS.maxBatch);
+  const batchSize = checkInt("batchSize", options.batchSize ?? LIMITS.maxUpsertBatch, 1, LIMITS.maxUpsertBatch);
   const concurrency = checkInt("concurrency", options.concurrency ?? 4, 1, 256);
   const retries = checkInt("retry.retries", options.retry?.retries ?? 4, 0, 100);
   const baseDelayMs = checkInt("retry.baseDelayMs", options.retry?.baseDelayMs ?? 200, 0, 600_000);

@@ -147,6 +147,8 @@ export const LIMITS = {
   maxDistanceM: 1_000_000,
   maxVertices: 10_000,
   maxBatch: 1000,
+  /** Places per `place.upsert` batch: one store transaction each, so bulk loads commit in large steps. */
+  maxUpsertBatch: 10_000,
   maxIdLength: 128,
   maxNameLength: 256,
   maxCategoryLength: 64,

@@ -380,10 +380,10 @@ describe("other services", () => {
   });
 
   it("limits batches to 1000 places with distinct ids", () => {
-    const many = Array.from({ length: 1001 }, (_, i) => ({ ...place, id: `p${i}` }));
+    const many = Array.from({ length: 10_001 }, (_, i) => ({ ...place, id: `p${i}` }));
     expect(failure(() => parseUpsertBody({ places: many }))).toMatchObject({
       code: "LIMIT_EXCEEDED",
-      message: "places: has 1001 places; at most 1000 per batch",
+      message: "places: has 10001 places; at most 10000 per batch",
     });
     expect(failure(() => parseUpsertBody({ places: [place, place] })).message).toBe(
       "places[1].id: duplicates the id of places[0]",

@@ -612,7 +612,7 @@ export function parsePlace(body: unknown): PlaceInput {
 const movedFromSchema = z.strictObject({ from: z.string().min(1).max(64), location: z.unknown() });
 
 /**
- * Parses a `place.upsert` body: one place, or `{"places": [...]}` with 1..1000 places and distinct
+ * Parses a `place.upsert` body: one place, or `{"places": [...]}` with 1..10 000 places and distinct
  * ids — plus, from coordinators, `"moved": {"<id>": {"from": region, "location": [lng, lat]}}` for
  * places moving in from another region.
  */
@@ -625,11 +625,11 @@ export function parseUpsertBody(body: unknown): {
   if (!Object.hasOwn(body as object, "places"))
     return { places: [parsePlaceAt(body, [])], batch: false };
   const b = run(batchSchema, body, []);
-  if (b.places.length > LIMITS.maxBatch) {
+  if (b.places.length > LIMITS.maxUpsertBatch) {
     throw fieldError(
       "LIMIT_EXCEEDED",
       ["places"],
-      `has ${b.places.length} places; at most ${LIMITS.maxBatch} per batch`,
+      `has ${b.places.length} places; at most ${LIMITS.maxUpsertBatch} per batch`,
     );
   }
   const seen = new Map<string, number>();

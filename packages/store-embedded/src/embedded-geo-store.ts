@@ -491,20 +491,21 @@ export class EmbeddedGeoStore implements GeoStore {
         const [lng, lat] = p.location.coordinates;
         const tags = JSON.stringify(p.tags);
         const properties = JSON.stringify(p.properties);
-        const before = c.locationById.get(p.id);
-        if (before === undefined) {
-          const { lastInsertRowid } = c.insert.run(
-            p.id,
-            cellOf(lng, lat),
-            lng,
-            lat,
-            p.name,
-            p.category,
-            tags,
-            properties,
-            p.updatedAt,
-          );
-          const pk = Number(lastInsertRowid);
+        const cell = cellOf(lng, lat);
+        // Insert first: a new id costs one B-tree descent, and only an existing one is read back.
+        const inserted = c.insert.run(
+          p.id,
+          cell,
+          lng,
+          lat,
+          p.name,
+          p.category,
+          tags,
+          properties,
+          p.updatedAt,
+        );
+        if (inserted.changes > 0) {
+          const pk = Number(inserted.lastInsertRowid);
           ops.push({ put: true, pk, lng, lat });
           outcomes.push({
             id: p.id,
@@ -512,9 +513,13 @@ export class EmbeddedGeoStore implements GeoStore {
             change: this.record(c, "created", p, pk, at, undefined, options?.moves?.[p.id]),
           });
         } else {
+          const before = c.locationById.get(p.id);
+          if (before === undefined) {
+            throw new GeomeshError("STORE_UNAVAILABLE", `upsert: ${p.id} neither inserted nor found`);
+          }
           const [pk, prevLng, prevLat] = before;
           c.update.run(
-            cellOf(lng, lat),
+            cell,
             lng,
             lat,
             p.name,
@@ -691,7 +696,7 @@ export class EmbeddedGeoStore implements GeoStore {
         )
         .raw(),
       insert: db.prepare(
-        "INSERT INTO places (id, cell, lng, lat, name, category, tags, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO places (id, cell, lng, lat, name, category, tags, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
       ),
       update: db.prepare(
         "UPDATE places SET cell = ?, lng = ?, lat = ?, name = ?, category = ?, tags = ?, properties = ?, updated_at = ? WHERE pk = ?",

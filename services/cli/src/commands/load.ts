@@ -1,5 +1,6 @@
 import { formatSummary } from "@geomesh/datasets";
 import type { Command } from "commander";
+import { LIMITS } from "@geomesh/geo";
 import { intInRange, parseEndpoint } from "../arg-parsers.js";
 import { type GlobalOptions, loadConfig } from "../context.js";
 import { runLoad } from "../load-runner.js";
@@ -20,7 +21,12 @@ export function registerLoad(program: Command): void {
       "send everything to this broker frontend (it forwards what it does not own)",
       parseEndpoint,
     )
-    .option("--batch-size <n>", "places per place.upsert batch", intInRange(1, 1000), 500)
+    .option(
+      "--batch-size <n>",
+      "places per place.upsert batch (one store transaction each)",
+      intInRange(1, LIMITS.maxUpsertBatch),
+      LIMITS.maxUpsertBatch,
+    )
     .option("--concurrency <n>", "batches in flight", intInRange(1, 256), 4)
     .option("--timeout-ms <ms>", "per-batch timeout", intInRange(100, 3_600_000), 60_000)
     .option("--no-progress", "no progress bar")

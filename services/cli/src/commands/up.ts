@@ -9,6 +9,7 @@ import {
   parseClusterConfig,
 } from "@geomesh/config";
 import { GeomeshError } from "@geomesh/errors";
+import { LIMITS } from "@geomesh/geo";
 import type { Command } from "commander";
 import { intInRange } from "../arg-parsers.js";
 import { type GlobalOptions, makeLogger } from "../context.js";
@@ -184,7 +185,7 @@ export function registerUp(program: Command): void {
         for (const source of ["cities", "zips"]) {
           const summary = await runLoad(source, {
             config,
-            batchSize: 500,
+            batchSize: LIMITS.maxUpsertBatch,
             concurrency: 4,
             timeoutMs: 60_000,
             progress: process.stderr.isTTY,

@@ -21,7 +21,7 @@ import { type BenchOptions, type BenchReport, type BenchRow, fmt, percentile } f
 const K = 10;
 const QUERIES = 1000;
 const WARMUP = 300;
-/** Places per upsert, as `geomesh load` sends them (LIMITS.maxUpsertBatch). */
+/** Places per upsert: the most a `place.upsert` takes (LIMITS.maxUpsertBatch). */
 const BATCH = LIMITS.maxUpsertBatch;
 const DATA_SEED = 20240601;
 const QUERY_SEED = 777;
@@ -157,7 +157,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       `${n.toLocaleString("en-US")} points from \`synthetic(n, seed ${DATA_SEED})\` (population-weighted around US cities); ${QUERIES} query points from the same generator (seed ${QUERY_SEED}), after ${WARMUP} warm-up queries; each query timed on both back-to-back.`,
       `Store: one SQLite file (WAL, synchronous=FULL, default page cache, no mmap) with its in-memory cell index (loaded at open, kept in step with the file): the places next to the query on the Hilbert curve bound the radius, then best-first search from the few cells covering that cap with exact spherical distances — ${(candidates / QUERIES).toFixed(1)} distances computed per query on average (${(scans / QUERIES).toFixed(2)} searches); then the hits' rows are read from the file (\`pk IN (…)\`) and decoded; file ${(bytes / 2 ** 20).toFixed(0)} MiB.`,
       `geokdbush returns indexes into an in-memory array (kd-tree built in ${kdBuildMs.toFixed(0)} ms). store.near() also reads the hits' rows from the file and decodes them into places; the index-phase row isolates the part comparable to around().`,
-      `Load: ${BATCH.toLocaleString("en-US")} places per upsert batch (the most a \`place.upsert\` takes, and what \`geomesh load\` sends), generated before the clock starts; each batch one fsync'd transaction (the durable default); every place also writes its outbox change (the place as JSON) and its in-memory index entry.`,
+      `Load: ${BATCH.toLocaleString("en-US")} places per upsert batch (the most one \`place.upsert\` takes), generated before the clock starts; each batch one fsync'd transaction (the durable default); every place also writes its outbox change (the place as JSON) and its in-memory index entry.`,
     ];
     if (disagreements > 0)
       notes.push(

@@ -38,6 +38,7 @@ export {
 export { createPrng, type Prng } from "./prng.js";
 export { resolveSource, type ResolvedSource } from "./resolve-source.js";
 export {
+  DEFAULT_LOAD_BATCH,
   loadPlaces,
   OUTSIDE_EVERY_REGION,
   type BatchOutcome,

@@ -5,6 +5,13 @@ import { ReasonTally, type ReasonCount } from "./reason-tally.js";
 import type { RowResult } from "./row-result.js";
 
 /** Why a routable-looking place was refused before sending: no region owns it. */
+/**
+ * Places per `place.upsert` a load sends by default: one store transaction each. Measured through
+ * `geomesh up` on 2 cores (docs/benchmarks.md), 2 000 loaded faster than 500 or 10 000; a
+ * 10 000-place batch also holds a worker's event loop long enough to risk missed heartbeats.
+ */
+export const DEFAULT_LOAD_BATCH = 2000;
+
 export const OUTSIDE_EVERY_REGION = "outside every region (more than 50 km from all)";
 
 /** One item the sink refused while storing the rest of its batch. */
@@ -50,7 +57,7 @@ export interface LoadOptions {
    * flight, so the last row for an id wins. May throw instead of returning `failed`.
    */
   readonly send: (region: string, places: PlaceInput[]) => Promise<BatchOutcome>;
-  /** Places per batch, 1 to LIMITS.maxUpsertBatch (default LIMITS.maxUpsertBatch: one store transaction each). */
+  /** Places per batch, 1 to LIMITS.maxUpsertBatch (default DEFAULT_LOAD_BATCH). */
   readonly batchSize?: number;
   /** Batches in flight at once across all regions, 1 to 256 (default 4). */
   readonly concurrency?: number;
@@ -117,7 +124,12 @@ export async function loadPlaces(
   rows: AsyncIterable<RowResult> | Iterable<RowResult>,
   options: LoadOptions,
 ): Promise<LoadSummary> {
-  const batchSize = checkInt("batchSize", options.batchSize ?? LIMITS.maxUpsertBatch, 1, LIMITS.maxUpsertBatch);
+  const batchSize = checkInt(
+    "batchSize",
+    options.batchSize ?? DEFAULT_LOAD_BATCH,
+    1,
+    LIMITS.maxUpsertBatch,
+  );
   const concurrency = checkInt("concurrency", options.concurrency ?? 4, 1, 256);
   const retries = checkInt("retry.retries", options.retry?.retries ?? 4, 0, 100);
   const baseDelayMs = checkInt("retry.baseDelayMs", options.retry?.baseDelayMs ?? 200, 0, 600_000);

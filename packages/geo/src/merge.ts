@@ -123,27 +123,49 @@ export interface NearPlan {
 export function planNear(query: NearQuery, map: RegionMap): NearPlan {
   const max = query.maxDistance ?? Infinity;
   const order = map.names();
-  const candidates = order
-    .map((region) => ({
-      region,
-      lowerBound: Math.max(0, map.distanceToRegion(query.point, region) - REGION_MARGIN_M),
-    }))
+  // A region's bound is measured exactly only when the cached bounds of the query's cell cannot
+  // decide the question asked (within 50 km for `first`, ≤ the k-th distance for `further`).
+  const range = map.distanceBounds(query.point);
+  const exact = new Map<string, number>();
+  /** The region's exact lower bound if it is ≤ `upTo` metres (1 m of slack), else undefined. */
+  const boundWithin = (region: string, upTo: number): number | undefined => {
+    const i = order.indexOf(region);
+    if (range[2 * i + 1]! <= REGION_MARGIN_M) return 0;
+    if (range[2 * i]! - REGION_MARGIN_M > upTo + 1) return undefined;
+    let bound = exact.get(region);
+    if (bound === undefined) {
+      bound = Math.max(0, map.distanceToRegion(query.point, region) - REGION_MARGIN_M);
+      exact.set(region, bound);
+    }
     // 1 m of slack: float noise may only add a region, never drop one.
-    .filter((c) => c.lowerBound <= max + 1)
-    .sort(
-      (a, b) => a.lowerBound - b.lowerBound || order.indexOf(a.region) - order.indexOf(b.region),
-    );
-  const within = candidates.filter((c) => c.lowerBound === 0).map((c) => c.region);
-  const first = within.length > 0 ? within : candidates.slice(0, 1).map((c) => c.region);
+    return bound <= upTo + 1 ? bound : undefined;
+  };
+  const reachable = (upTo: number, skip?: Set<string>): NearCandidate[] =>
+    order
+      .filter((region) => !skip?.has(region))
+      .map((region) => ({ region, lowerBound: boundWithin(region, upTo) }))
+      .filter((c): c is NearCandidate => c.lowerBound !== undefined)
+      .sort(
+        (a, b) => a.lowerBound - b.lowerBound || order.indexOf(a.region) - order.indexOf(b.region),
+      );
+  const within = reachable(0)
+    .filter((c) => c.lowerBound === 0)
+    .map((c) => c.region);
+  let all: NearCandidate[] | undefined;
+  const candidates = () => (all ??= reachable(max));
   return {
-    candidates,
-    first,
+    get candidates() {
+      return candidates();
+    },
+    first:
+      within.length > 0
+        ? within
+        : candidates()
+            .slice(0, 1)
+            .map((c) => c.region),
     further(kth, asked, fullWithoutNext = false) {
-      const done = new Set(asked);
-      const bound = Math.min(fullWithoutNext ? Infinity : (kth ?? Infinity), max) + 1;
-      return candidates
-        .filter((c) => !done.has(c.region) && c.lowerBound <= bound)
-        .map((c) => c.region);
+      const upTo = Math.min(fullWithoutNext ? Infinity : (kth ?? Infinity), max);
+      return reachable(upTo, new Set(asked)).map((c) => c.region);
     },
   };
 }

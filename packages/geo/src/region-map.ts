@@ -76,6 +76,8 @@ const SLACK_RAD = 1 / EARTH_RADIUS_M;
 const CELL_DEG = 0.25;
 const COLS = 360 / CELL_DEG;
 const ROWS = 180 / CELL_DEG;
+/** Cells whose region distances `distanceBounds` keeps (cleared when full). */
+const PLAN_CELLS_KEPT = 16_384;
 
 let atlas: Topology | undefined;
 
@@ -286,6 +288,8 @@ export class RegionMap {
   private readonly list: readonly Region[];
   private readonly comps: readonly Component[];
   private readonly cells = new Map<number, Cell>();
+  /** Per 0.25° cell: the exact distance from its centre to each region, and the cell's radius. */
+  private readonly planCells = new Map<number, Float64Array>();
   private lookups = 0;
 
   private constructor(regions: readonly Region[]) {
@@ -439,9 +443,53 @@ export class RegionMap {
     return region;
   }
 
-  /** Distance in metres from a point to a region's polygon (0 inside or on it); REGION_NOT_FOUND for an unknown name. */
-  distanceToRegion(point: LngLat, name: string): number {
-    return this.region(name).prepared.distance(toVec3(point)) * EARTH_RADIUS_M;
+  /**
+   * Distance in metres from a point to a region's polygon (0 inside or on it); REGION_NOT_FOUND
+   * for an unknown name. With `cutoffM`, the search stops there: a region farther away answers
+   * `cutoffM` (much cheaper than its exact distance).
+   */
+  distanceToRegion(point: LngLat, name: string, cutoffM = Infinity): number {
+    const cutoff = Math.min(Math.PI, cutoffM / EARTH_RADIUS_M);
+    return this.region(name).prepared.distance(toVec3(point), cutoff) * EARTH_RADIUS_M;
+  }
+
+  /**
+   * Bounds on the distance in metres from `point` to each region's polygon, in configuration
+   * order: `[low₀, high₀, low₁, high₁, …]`. They come from the exact distances of the point's
+   * 0.25° cell's centre, ± the cell's radius (a point's distance to a set moves by at most the
+   * point's own displacement), measured once per cell and cached — so planning a near query
+   * seldom measures a polygon.
+   */
+  distanceBounds(point: LngLat): Float64Array {
+    const [lng, lat] = point;
+    const col = Math.max(0, Math.min(COLS - 1, Math.floor((lng + 180) / CELL_DEG)));
+    const row = Math.max(0, Math.min(ROWS - 1, Math.floor((lat + 90) / CELL_DEG)));
+    const key = row * COLS + col;
+    let cached = this.planCells.get(key);
+    if (cached === undefined) {
+      const w = col * CELL_DEG - 180;
+      const s = row * CELL_DEG - 90;
+      const center = toVec3([w + CELL_DEG / 2, s + CELL_DEG / 2]);
+      let size = 0;
+      for (const corner of [
+        [w, s],
+        [w + CELL_DEG, s],
+        [w, s + CELL_DEG],
+        [w + CELL_DEG, s + CELL_DEG],
+      ] as LngLat[])
+        size = Math.max(size, angle(center, toVec3(corner)));
+      // 1 % and 1 m of slack: the bounds may only widen.
+      const radius = size * EARTH_RADIUS_M * 1.01 + 1;
+      cached = new Float64Array(2 * this.list.length);
+      this.list.forEach((r, i) => {
+        const d = r.prepared.distance(center) * EARTH_RADIUS_M;
+        cached![2 * i] = Math.max(0, d - radius);
+        cached![2 * i + 1] = d + radius;
+      });
+      if (this.planCells.size >= PLAN_CELLS_KEPT) this.planCells.clear();
+      this.planCells.set(key, cached);
+    }
+    return cached;
   }
 
   /** Regions whose polygon lies within `rad` radians of the point, in configuration order. */

@@ -232,8 +232,10 @@ const MMI_PREFIX = "mmi.";
 export const BROKER_STATUS_SERVICE = "broker.status";
 /**
  * `broker.publish@<region>`: a worker hands a committed place event to the region's broker, which
- * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]`,
- * plus `[after (decimal)]` on a re-send from the outbox: the seq of the change before it there.
+ * publishes it on its events socket in seq order. Body frames: `[seq (decimal), event JSON]` pairs
+ * (1..MAX_PUBLISH_EVENTS, seq ascending: one request per committed write), plus `[after
+ * (decimal)]` on a re-send from the outbox: the seq of the change before the first there (each
+ * later pair then follows the one before it in the outbox).
  */
 export const BROKER_PUBLISH_PREFIX = "broker.publish@";
 /**
@@ -242,6 +244,8 @@ export const BROKER_PUBLISH_PREFIX = "broker.publish@";
  * the broker published (a fresh broker first adopts `head`). The worker re-sends what follows.
  */
 export const BROKER_OUTBOX_PREFIX = "broker.outbox@";
+/** Most events one `broker.publish@REGION` request carries. */
+export const MAX_PUBLISH_EVENTS = 1000;
 /** Default wait before a request for a service nobody offers is answered (ms). */
 export const DEFAULT_UNKNOWN_SERVICE_MS = 500;
 /**
@@ -699,27 +703,36 @@ export class Broker {
         answer(200, JSON.stringify({ last: this.sequencer.lastSeq }));
         return true;
       }
-      const seq = number(p.body[0]);
-      const payload = p.body[1];
-      const after = p.body.length === 3 ? number(p.body[2]) : undefined;
-      if (
-        seq === undefined ||
-        seq < 1 ||
-        payload === undefined ||
-        (p.body.length !== 2 && p.body.length !== 3) ||
-        (p.body.length === 3 && (after === undefined || after >= seq))
-      ) {
+      // [seq, event]… pairs in seq order, then, on a re-send from the outbox, the seq of the change
+      // before the first (the rest follow each other there): one request for a whole write.
+      const { body } = p;
+      const pairs = body.length >> 1;
+      const after = body.length % 2 === 1 ? number(body[body.length - 1]) : undefined;
+      let ok =
+        pairs >= 1 &&
+        pairs <= MAX_PUBLISH_EVENTS &&
+        (body.length % 2 === 0 || (after !== undefined && body.length >= 3));
+      for (let i = 0, prev = after ?? 0; ok && i < pairs; i += 1) {
+        const seq = number(body[2 * i]);
+        ok = seq !== undefined && seq >= 1 && seq > prev;
+        prev = seq ?? prev;
+      }
+      if (!ok) {
         this.counters.badRequests += 1;
         answer(
           400,
           new GeomeshError(
             "BAD_REQUEST",
-            "publish takes [seq, event] or [seq, event, after] body frames",
+            `publish takes [seq, event] pairs (1..${MAX_PUBLISH_EVENTS}, seq ascending), then [after] on a re-send`,
           ),
         );
         return true;
       }
-      this.sequencer.push(seq, payload, after);
+      for (let i = 0; i < pairs; i += 1) {
+        const seq = number(body[2 * i])!;
+        const chained = i === 0 ? after : after === undefined ? undefined : number(body[2 * i - 2]);
+        this.sequencer.push(seq, body[2 * i + 1]!, chained);
+      }
       answer(200, "{}");
       return true;
     }

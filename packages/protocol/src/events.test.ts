@@ -166,6 +166,33 @@ describe("region events", () => {
     expect(status.events).toMatchObject({ absent: 1, skipped: 0 });
   });
 
+  it("publishes a whole write's events from one request, and chains a re-sent batch", async () => {
+    const [ne] = await cluster(["NE"]);
+    const got = subscriber(ne!.events, "NE.");
+    await waitFor(() => got.some((m) => m.kind === "sync"), 3000);
+    const c = client(ne!.frontend);
+    const frames = (...f: string[]) => f.map((x) => Buffer.from(x));
+    const batch = await c.request(
+      `${BROKER_PUBLISH_PREFIX}NE`,
+      frames("3", "a", "4", "b", "5", "c"),
+      {
+        idempotent: true,
+      },
+    );
+    expect(batch.status).toBe(200);
+    await waitFor(() => got.filter((m) => m.kind === "event").length === 3, 3000);
+    // 8 waits for 6 and 7; a re-send from the outbox says 6 follows 5 and 9 follows 6 (7, 8 gone).
+    await publish(c, "NE", 8, "x");
+    const resent = await c.request(`${BROKER_PUBLISH_PREFIX}NE`, frames("6", "d", "9", "e", "5"), {
+      idempotent: true,
+    });
+    expect(resent.status).toBe(200);
+    await waitFor(() => got.filter((m) => m.kind === "event").length === 6, 3000);
+    const events = got.filter((m) => m.kind === "event");
+    expect(events.map((m) => m.seq)).toEqual([3, 4, 5, 6, 8, 9]);
+    expect(events.map((m) => m.body)).toEqual(["a", "b", "c", "d", "x", "e"]);
+  });
+
   it("tells a sweep where it stands; a fresh broker adopts the outbox head", async () => {
     const [ne] = await cluster(["NE"]);
     const got = subscriber(ne!.events, "NE.");
@@ -195,6 +222,10 @@ describe("region events", () => {
       frames("5", "{}", "5"),
       frames("5", "{}", "x"),
       frames("5", "{}", "1", "extra"),
+      frames("5", "{}", "5", "{}"),
+      frames("5", "{}", "6", "{}", "6"),
+      frames("5", "{}", "x", "{}"),
+      frames(...Array.from({ length: 1001 }, (_, i) => [String(i + 1), "{}"]).flat()),
     ])
       expect((await c.request(`${BROKER_PUBLISH_PREFIX}NE`, body)).status).toBe(400);
     for (const body of [frames(), frames("x"), frames("-1"), frames("1", "2")])

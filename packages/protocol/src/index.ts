@@ -8,6 +8,7 @@ export {
 } from "./heartbeat.js";
 export {
   BROKER_OUTBOX_PREFIX,
+  MAX_PUBLISH_EVENTS,
   BROKER_PUBLISH_PREFIX,
   BROKER_STATUS_SERVICE,
   EVENT_HOLD_MS,

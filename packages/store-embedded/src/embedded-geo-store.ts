@@ -515,20 +515,13 @@ export class EmbeddedGeoStore implements GeoStore {
         } else {
           const before = c.locationById.get(p.id);
           if (before === undefined) {
-            throw new GeomeshError("STORE_UNAVAILABLE", `upsert: ${p.id} neither inserted nor found`);
+            throw new GeomeshError(
+              "STORE_UNAVAILABLE",
+              `upsert: ${p.id} neither inserted nor found`,
+            );
           }
           const [pk, prevLng, prevLat] = before;
-          c.update.run(
-            cell,
-            lng,
-            lat,
-            p.name,
-            p.category,
-            tags,
-            properties,
-            p.updatedAt,
-            pk,
-          );
+          c.update.run(cell, lng, lat, p.name, p.category, tags, properties, p.updatedAt, pk);
           ops.push({ put: true, pk, lng, lat, prev: [prevLng, prevLat] });
           outcomes.push({
             id: p.id,

@@ -4,6 +4,7 @@ import {
   BROKER_OUTBOX_PREFIX,
   BROKER_PUBLISH_PREFIX,
   Client,
+  MAX_PUBLISH_EVENTS,
   type CurveOptions,
   type HeartbeatOptions,
 } from "@geomesh/protocol";
@@ -29,11 +30,13 @@ export interface EventPublisherCounters {
 }
 
 /** Most changes one sweep re-sends per region (the next sweep goes on from there). */
-const SWEEP_BATCH = 1000;
+const SWEEP_BATCH = 5 * MAX_PUBLISH_EVENTS;
 
 /**
  * Hands each committed change to its region's broker (`broker.publish@REGION`, body
- * `[seq, event JSON]`), which publishes it in seq order. Called after the store's transaction,
+ * `[seq, event JSON]` pairs), which publishes it in seq order. The changes of one write (all
+ * published in the same turn of the event loop) go in one request of up to MAX_PUBLISH_EVENTS, so
+ * a bulk write costs a few broker round trips, not one per place. Called after the store's transaction,
  * so an event never announces a write that is not durable.
  *
  * A publish can be lost — the worker dies between commit and publish, the broker is down or
@@ -51,6 +54,9 @@ export class EventPublisher {
   /** Per region: the outbox head seen by the previous sweep. */
   private readonly lastHead = new Map<string, number>();
   readonly counters: EventPublisherCounters = { published: 0, failed: 0, sweeps: 0, resent: 0 };
+  /** Per region: changes published in this turn of the event loop, sent together at its end. */
+  private readonly pending = new Map<string, PlaceChange[]>();
+  private flushScheduled = false;
 
   constructor(private readonly options: EventPublisherOptions) {
     this.client = new Client({
@@ -64,7 +70,21 @@ export class EventPublisher {
 
   /** Publishes one change of `region` (fire and forget; `stop()` waits for what is in flight). */
   publish(region: string, change: PlaceChange): void {
-    this.track(this.send(region, change, undefined));
+    const list = this.pending.get(region);
+    if (list) list.push(change);
+    else this.pending.set(region, [change]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [region, changes] of this.pending)
+      for (let i = 0; i < changes.length; i += MAX_PUBLISH_EVENTS)
+        this.track(this.send(region, changes.slice(i, i + MAX_PUBLISH_EVENTS), undefined));
+    this.pending.clear();
   }
 
   /**
@@ -86,17 +106,21 @@ export class EventPublisher {
       const published = parseLast(reply.body[0]);
       const upTo = Math.min(head, previous);
       if (published >= upTo) return;
-      let after = published;
+      const changes = (await store.changesSince(published, SWEEP_BATCH)).filter(
+        (change) => change.seq <= upTo,
+      );
+      // Each chunk names the change before its first in the outbox; the rest follow in order.
       const sends: Promise<void>[] = [];
-      for (const change of await store.changesSince(published, SWEEP_BATCH)) {
-        if (change.seq > upTo) break;
-        sends.push(this.send(region, change, after));
-        after = change.seq;
+      let after = published;
+      for (let i = 0; i < changes.length; i += MAX_PUBLISH_EVENTS) {
+        const chunk = changes.slice(i, i + MAX_PUBLISH_EVENTS);
+        sends.push(this.send(region, chunk, after));
+        after = chunk[chunk.length - 1]!.seq;
       }
-      this.counters.resent += sends.length;
-      if (sends.length > 0)
+      this.counters.resent += changes.length;
+      if (changes.length > 0)
         this.log.info(
-          { region, from: published + 1, to: after, events: sends.length },
+          { region, from: published + 1, to: after, events: changes.length },
           "re-sent events the broker had not published",
         );
       await Promise.all(sends);
@@ -105,12 +129,19 @@ export class EventPublisher {
     }
   }
 
-  private send(region: string, change: PlaceChange, after: number | undefined): Promise<void> {
-    const body = [
-      Buffer.from(String(change.seq)),
-      Buffer.from(JSON.stringify(placeEventOf(region, change))),
-    ];
+  private send(
+    region: string,
+    changes: readonly PlaceChange[],
+    after: number | undefined,
+  ): Promise<void> {
+    const body: Buffer[] = [];
+    for (const change of changes)
+      body.push(
+        Buffer.from(String(change.seq)),
+        Buffer.from(JSON.stringify(placeEventOf(region, change))),
+      );
     if (after !== undefined) body.push(Buffer.from(String(after)));
+    const seqs = `${changes[0]?.seq}..${changes[changes.length - 1]?.seq}`;
     return this.client
       .request(`${BROKER_PUBLISH_PREFIX}${region}`, body, {
         idempotent: true, // the broker drops a seq it has already published
@@ -118,10 +149,10 @@ export class EventPublisher {
       })
       .then(
         (reply) => {
-          if (reply.status === 200) this.counters.published += 1;
-          else this.fail(region, change.seq, `status ${reply.status}`);
+          if (reply.status === 200) this.counters.published += changes.length;
+          else this.fail(region, changes.length, seqs, `status ${reply.status}`);
         },
-        (err: unknown) => this.fail(region, change.seq, (err as Error).message),
+        (err: unknown) => this.fail(region, changes.length, seqs, (err as Error).message),
       );
   }
 
@@ -130,16 +161,17 @@ export class EventPublisher {
     this.inflight.add(tracked);
   }
 
-  private fail(region: string, seq: number, why: string): void {
-    this.counters.failed += 1;
+  private fail(region: string, events: number, seqs: string, why: string): void {
+    this.counters.failed += events;
     this.noisy.warn(
-      { region, seq, why },
-      "place event not published (the outbox sweep re-sends it)",
+      { region, seqs, why },
+      "place events not published (the outbox sweep re-sends them)",
     );
   }
 
   /** Waits for publishes in flight, then closes the connection. */
   async stop(): Promise<void> {
+    this.flush();
     await Promise.allSettled([...this.inflight]);
     await this.client.close();
   }

@@ -1,4 +1,4 @@
-import { formatSummary } from "@geomesh/datasets";
+import { DEFAULT_LOAD_BATCH, formatSummary } from "@geomesh/datasets";
 import type { Command } from "commander";
 import { LIMITS } from "@geomesh/geo";
 import { intInRange, parseEndpoint } from "../arg-parsers.js";
@@ -25,7 +25,7 @@ export function registerLoad(program: Command): void {
       "--batch-size <n>",
       "places per place.upsert batch (one store transaction each)",
       intInRange(1, LIMITS.maxUpsertBatch),
-      LIMITS.maxUpsertBatch,
+      DEFAULT_LOAD_BATCH,
     )
     .option("--concurrency <n>", "batches in flight", intInRange(1, 256), 4)
     .option("--timeout-ms <ms>", "per-batch timeout", intInRange(100, 3_600_000), 60_000)

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { formatSummary } from "@geomesh/datasets";
+import { DEFAULT_LOAD_BATCH, formatSummary } from "@geomesh/datasets";
 import { runLoad } from "../load-runner.js";
 import { resolve } from "node:path";
 import {
@@ -9,7 +9,6 @@ import {
   parseClusterConfig,
 } from "@geomesh/config";
 import { GeomeshError } from "@geomesh/errors";
-import { LIMITS } from "@geomesh/geo";
 import type { Command } from "commander";
 import { intInRange } from "../arg-parsers.js";
 import { type GlobalOptions, makeLogger } from "../context.js";
@@ -185,7 +184,7 @@ export function registerUp(program: Command): void {
         for (const source of ["cities", "zips"]) {
           const summary = await runLoad(source, {
             config,
-            batchSize: LIMITS.maxUpsertBatch,
+            batchSize: DEFAULT_LOAD_BATCH,
             concurrency: 4,
             timeoutMs: 60_000,
             progress: process.stderr.isTTY,

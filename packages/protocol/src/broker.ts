@@ -1474,9 +1474,17 @@ export class Broker {
     const peer = name?.toString("latin1");
     const cap = Number(capacity?.toString("latin1"));
     if (!peer || !Number.isInteger(cap) || cap < 0 || !this.peerTable) return;
-    // Without the third frame (an older broker) the peer is taken to serve every region.
-    const serves =
-      served === undefined ? undefined : new Set(splitRegions(served.toString("latin1")));
+    // Without the third frame (an older broker) the peer is taken to serve every region. The
+    // list rarely changes while announcements come every event-loop turn: parsed once per change.
+    let serves: ReadonlySet<string> | undefined;
+    if (served !== undefined) {
+      const known = this.servedByPeer.get(peer);
+      if (known !== undefined && known.raw.equals(served)) serves = known.set;
+      else {
+        serves = new Set(splitRegions(served.toString("latin1")));
+        this.servedByPeer.set(peer, { raw: Buffer.from(served), set: serves });
+      }
+    }
     if (this.peerTable.update(peer, cap, Date.now(), serves))
       this.log.info({ peer, capacity: cap }, "peer broker alive");
     if (cap > 0) this.offloadQueues();
@@ -1484,7 +1492,8 @@ export class Broker {
 
   /** Queued requests that may still take their overflow hop go to peers that announced room. */
   private offloadQueues(): void {
-    if (!this.peerTable || this.options.peering?.overflow === false) return;
+    if (this.queuedCount === 0 || !this.peerTable || this.options.peering?.overflow === false)
+      return;
     for (const svc of this.services.values()) {
       while (svc.queue.size > 0) {
         const head = firstLive(svc.queue);
@@ -1519,6 +1528,9 @@ export class Broker {
   }
 
   private queuedCount = 0;
+  /** Per peer: its last served-regions frame and the set parsed from it. */
+  private readonly servedByPeer = new Map<string, { raw: Buffer; set: ReadonlySet<string> }>();
+
   private readonly onQueueChange = (delta: number): void => {
     this.queuedCount += delta;
   };

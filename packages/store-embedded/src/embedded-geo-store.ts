@@ -627,6 +627,20 @@ export class EmbeddedGeoStore implements GeoStore {
     });
   }
 
+  /**
+   * The SQL of the store's fixed statements, by name (diagnostics: `EXPLAIN QUERY PLAN` them to
+   * see which read a B-tree's ends and which scan a table). Empty before `init()`.
+   */
+  statementSources(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    const c = this.compiled;
+    if (c === undefined) return out;
+    for (const [name, value] of Object.entries(c))
+      if (value instanceof Object && "source" in value && typeof value.source === "string")
+        out.set(name, value.source);
+    return out;
+  }
+
   stats(): Promise<StoreStats> {
     return this.read("stats", (c) => {
       const count = c.count.get() ?? 0;
@@ -679,7 +693,11 @@ export class EmbeddedGeoStore implements GeoStore {
         )
         .raw(),
       changeRange: db
-        .prepare<[], [number | null, number | null]>("SELECT min(seq), max(seq) FROM changes")
+        .prepare<[], [number | null, number | null]>(
+          // Two subqueries: SQLite answers a lone min() or max() from the B-tree's ends, but a
+          // query with both scans the whole table (the sweep asks every heartbeat).
+          "SELECT (SELECT min(seq) FROM changes), (SELECT max(seq) FROM changes)",
+        )
         .raw(),
       idByPk: db.prepare<[number], string>("SELECT id FROM places WHERE pk = ?").pluck(),
       rowsIn: [],
@@ -697,7 +715,9 @@ export class EmbeddedGeoStore implements GeoStore {
       deleteById: db.prepare("DELETE FROM places WHERE id = ?"),
       count: db.prepare<[], number>("SELECT count(*) FROM places").pluck(),
       pkBounds: db
-        .prepare<[], [number | null, number | null]>("SELECT min(pk), max(pk) FROM places")
+        .prepare<[], [number | null, number | null]>(
+          "SELECT (SELECT min(pk) FROM places), (SELECT max(pk) FROM places)",
+        )
         .raw(),
       pointAtPk: db
         .prepare<[number], [number, number]>(

@@ -27,6 +27,11 @@ export interface EventPublisherCounters {
   sweeps: number;
   /** Events re-sent from the outbox because the region's broker had not published them. */
   resent: number;
+  /**
+   * Sweeps that asked nobody: the outbox head had not moved since the region's broker confirmed
+   * it had published up to there.
+   */
+  unchanged: number;
 }
 
 /** Most changes one sweep re-sends per region (the next sweep goes on from there). */
@@ -44,7 +49,9 @@ const SWEEP_BATCH = 5 * MAX_PUBLISH_EVENTS;
  * interval, per held region) asks the region's broker where it stands (`broker.outbox@REGION
  * [head]`) and re-sends what follows from `changesSince`, each with the seq of its predecessor in
  * the outbox (`[seq, event, after]`). Only changes committed before the previous sweep are
- * re-sent, so a publish still in flight is not doubled (the broker drops a repeat anyway).
+ * re-sent, so a publish still in flight is not doubled (the broker drops a repeat anyway). A
+ * sweep whose outbox head has not moved since the broker confirmed publishing up to it sends
+ * nothing (an idle cluster does not ask every broker every second).
  */
 export class EventPublisher {
   private readonly client: Client;
@@ -53,7 +60,15 @@ export class EventPublisher {
   private readonly inflight = new Set<Promise<void>>();
   /** Per region: the outbox head seen by the previous sweep. */
   private readonly lastHead = new Map<string, number>();
-  readonly counters: EventPublisherCounters = { published: 0, failed: 0, sweeps: 0, resent: 0 };
+  /** Per region: the outbox head its broker last said it had published (nothing to re-send). */
+  private readonly confirmed = new Map<string, number>();
+  readonly counters: EventPublisherCounters = {
+    published: 0,
+    failed: 0,
+    sweeps: 0,
+    resent: 0,
+    unchanged: 0,
+  };
   /** Per region: changes published in this turn of the event loop, sent together at its end. */
   private readonly pending = new Map<string, PlaceChange[]>();
   private flushScheduled = false;
@@ -97,6 +112,12 @@ export class EventPublisher {
       const { last: head } = await store.changeRange();
       const previous = this.lastHead.get(region) ?? head;
       this.lastHead.set(region, head);
+      // Nothing committed since the broker had it all: nothing can be missing (a broker that
+      // restarted since starts its sequence at the next event it is sent).
+      if (this.confirmed.get(region) === head) {
+        this.counters.unchanged += 1;
+        return;
+      }
       const reply = await this.client.request(
         `${BROKER_OUTBOX_PREFIX}${region}`,
         [Buffer.from(String(head))],
@@ -104,6 +125,7 @@ export class EventPublisher {
       );
       if (reply.status !== 200) throw new Error(`outbox status ${reply.status}`);
       const published = parseLast(reply.body[0]);
+      if (published >= head) this.confirmed.set(region, head);
       const upTo = Math.min(head, previous);
       if (published >= upTo) return;
       const changes = (await store.changesSince(published, SWEEP_BATCH)).filter(

@@ -635,9 +635,11 @@ export class EmbeddedGeoStore implements GeoStore {
     const out = new Map<string, string>();
     const c = this.compiled;
     if (c === undefined) return out;
-    for (const [name, value] of Object.entries(c))
-      if (value instanceof Object && "source" in value && typeof value.source === "string")
-        out.set(name, value.source);
+    for (const [name, value] of Object.entries(c) as [string, unknown][]) {
+      const source: unknown =
+        typeof value === "object" && value !== null && "source" in value ? value.source : undefined;
+      if (typeof source === "string") out.set(name, source);
+    }
     return out;
   }
 

@@ -7,7 +7,9 @@ import {
   type PlaceInput,
   defaultRegionMap,
   parseNearBody,
+  parseServiceBody,
   parseWithinBody,
+  serviceBodyOf,
 } from "@geomesh/geo";
 import { bruteForceNear, bruteForceWithin, seededRandom } from "@geomesh/geo/testing";
 import type { GeoStore } from "@geomesh/store";
@@ -181,6 +183,41 @@ describe("Coordinator over five regions", () => {
     const want = bruteForceNear(places, parseNearBody({ ...base, limit: 1000 }));
     expect(want.hits.length).toBeGreaterThan(37 * 3);
     expect(seen).toEqual(want.hits.map((h) => h.place.id));
+  });
+
+  it("renders the same bodies whether leaves answer compact hits or FeatureCollections over the wire", async () => {
+    // Leaves as separate processes see them: the request and the reply cross as JSON. `wire`
+    // leaves answer what they are asked (compact hits: coordinators ask for them); `legacy` ones
+    // drop the `reply` field, as a leaf that only renders FeatureCollections would.
+    const overJson = (dropReply: boolean) =>
+      new Coordinator(map, async (region, request) => {
+        const body = serviceBodyOf(request);
+        if (dropReply) delete body.reply;
+        const parsed = parseServiceBody(request.service, JSON.parse(JSON.stringify(body)));
+        const reply = await executeLeaf(stores.get(region)!, region, map, parsed);
+        return JSON.parse(JSON.stringify(reply)) as unknown;
+      });
+    const wire = overJson(false);
+    const legacy = overJson(true);
+    const asked: string[] = [];
+    const spy = new Coordinator(map, (region, request) => {
+      asked.push(JSON.stringify(serviceBodyOf(request)));
+      return executeLeaf(stores.get(region)!, region, map, request);
+    });
+    const rand = seededRandom(29);
+    for (let i = 0; i < 60; i++) {
+      const c = places[Math.floor(rand() * places.length)]!.location.coordinates;
+      const [service, body] =
+        i % 3 === 0
+          ? ["geo.within", { circle: { center: c, radius: 80_000 }, limit: 20 }]
+          : ["geo.near", { point: c, limit: 1 + (i % 12) }];
+      const direct = await coordinator.execute(service, body);
+      expect(await wire.execute(service, body)).toEqual(direct);
+      expect(await legacy.execute(service, body)).toEqual(direct);
+      await spy.execute(service, body);
+    }
+    expect(asked.length).toBeGreaterThan(60);
+    for (const body of asked) expect(JSON.parse(body)).toMatchObject({ reply: "hits" });
   });
 
   it("refuses a write more than 50 km from every region, writing nothing", async () => {

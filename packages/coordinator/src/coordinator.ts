@@ -27,6 +27,7 @@ import {
   pageToFeatureCollection,
   placeToFeature,
   readCount,
+  readLeafPage,
   readGrid,
 } from "./features.js";
 
@@ -151,15 +152,15 @@ export class Coordinator {
   /** kNN across regions: ask the nearest regions, then every region that could still beat the k-th hit. */
   async near(query: NearQuery): Promise<RegionPage> {
     const plan = planNear(query, this.map);
-    const request: ServiceRequest = { service: "geo.near", query };
+    // Leaves answer compact hits; the merged page is rendered once, by the caller.
+    const request: ServiceRequest = { service: "geo.near", query, reply: "hits" };
     const pages = new Map<string, RegionPage>();
     const unavailable = new Set<string>();
     const ask = async (regions: readonly string[]) => {
       const got = await Promise.all(
         regions.map(async (r) => [r, await this.read(r, request, unavailable)] as const),
       );
-      for (const [r, reply] of got)
-        if (reply !== undefined) pages.set(r, featureCollectionToPage(reply, r));
+      for (const [r, reply] of got) if (reply !== undefined) pages.set(r, readLeafPage(reply, r));
     };
     await ask(plan.first);
     let merged = mergeNearPages([...pages.values()], query.limit) as RegionPage;
@@ -178,7 +179,7 @@ export class Coordinator {
   async within(query: WithinQuery): Promise<RegionPage> {
     return this.byId(
       this.map.regionsForShape(query.shape),
-      { service: "geo.within", query },
+      { service: "geo.within", query, reply: "hits" },
       query.limit,
     );
   }
@@ -186,7 +187,7 @@ export class Coordinator {
   async intersects(query: IntersectsQuery): Promise<RegionPage> {
     return this.byId(
       this.map.regionsForShape(query.geometry),
-      { service: "geo.intersects", query },
+      { service: "geo.intersects", query, reply: "hits" },
       query.limit,
     );
   }
@@ -392,7 +393,7 @@ export class Coordinator {
       regions.map(async (r) => [r, await this.read(r, request, unavailable)] as const),
     );
     const pages = replies.flatMap(([r, reply]) =>
-      reply === undefined ? [] : [featureCollectionToPage(reply, r)],
+      reply === undefined ? [] : [readLeafPage(reply, r)],
     );
     const merged = mergeIdPages(pages, limit) as RegionPage;
     return unavailable.size > 0 ? { ...merged, unavailable: [...unavailable] } : merged;

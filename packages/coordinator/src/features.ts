@@ -125,6 +125,80 @@ export function featureCollectionToPage(value: unknown, region: string): RegionP
   return page;
 }
 
+/**
+ * A hit in a leaf's compact reply (`reply: "hits"`): `[id, lng, lat, name, category, tags,
+ * updatedAt, properties]`, then the distance for near. The region is the leaf's own.
+ */
+export type CompactHit =
+  | [string, number, number, string, string, string[], string, Record<string, unknown>]
+  | [string, number, number, string, string, string[], string, Record<string, unknown>, number];
+
+/** A leaf's compact page: what a coordinator needs to merge and render, nothing rendered. */
+export interface CompactPage {
+  hits: CompactHit[];
+  next?: string;
+}
+
+/** A store page in the compact form (no GeoJSON: the coordinator renders the merged page once). */
+export function pageToHits(page: Page): CompactPage {
+  const hits = page.hits.map(({ place: p, distance }): CompactHit => {
+    const [lng, lat] = p.location.coordinates;
+    return distance === undefined
+      ? [p.id, lng, lat, p.name, p.category, p.tags, p.updatedAt, p.properties]
+      : [p.id, lng, lat, p.name, p.category, p.tags, p.updatedAt, p.properties, distance];
+  });
+  return page.next === undefined ? { hits } : { hits, next: page.next };
+}
+
+/**
+ * Reads a compact hit. Leaves are other processes, so the shape is checked (types of the fields
+ * merging and rendering use), but what a store already validated on write — the tags' and
+ * properties' contents — is passed through as it came, not parsed again.
+ */
+function compactToHit(value: unknown, region: string): RegionHit {
+  if (!Array.isArray(value) || (value.length !== 8 && value.length !== 9))
+    throw malformed("a hit that is not an 8- or 9-element array");
+  const [id, lng, lat, name, category, tags, updatedAt, properties, distance] = value as unknown[];
+  if (
+    typeof id !== "string" ||
+    typeof lng !== "number" ||
+    typeof lat !== "number" ||
+    typeof name !== "string" ||
+    typeof category !== "string" ||
+    !Array.isArray(tags) ||
+    typeof updatedAt !== "string" ||
+    !isRecord(properties) ||
+    (distance !== undefined && typeof distance !== "number")
+  )
+    throw malformed("a hit with a field of the wrong type");
+  const place: Place = {
+    id,
+    name,
+    category,
+    location: { type: "Point", coordinates: [lng, lat] },
+    tags: tags as string[],
+    properties,
+    updatedAt,
+  };
+  return distance === undefined ? { place, region } : { place, region, distance };
+}
+
+/**
+ * Reads a leaf's page reply: the compact form a coordinator asks for (`{hits, next?}`), or a
+ * FeatureCollection (what a leaf answers a request without `reply: "hits"`).
+ */
+export function readLeafPage(value: unknown, region: string): RegionPage {
+  if (isRecord(value) && Array.isArray(value.hits) && value.type === undefined) {
+    const page: RegionPage = { hits: value.hits.map((h) => compactToHit(h, region)) };
+    if (value.next !== undefined) {
+      if (typeof value.next !== "string") throw malformed("a non-string cursor");
+      page.next = value.next;
+    }
+    return page;
+  }
+  return featureCollectionToPage(value, region);
+}
+
 /** Reads `{count}`. */
 export function readCount(value: unknown): number {
   if (!isRecord(value) || typeof value.count !== "number") throw malformed("no count");

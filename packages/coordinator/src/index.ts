@@ -15,9 +15,13 @@ export {
 } from "./outbox.js";
 export type { ChangeMove } from "@geomesh/store";
 export {
+  type CompactHit,
+  type CompactPage,
   featureCollectionToPage,
   featureToHit,
   pageToFeatureCollection,
+  pageToHits,
+  readLeafPage,
   placeToFeature,
   type PlaceFeature,
   type PlaceFeatureCollection,

@@ -1,7 +1,18 @@
 import { GeomeshError } from "@geomesh/errors";
-import { type Page, type RegionMap, type ServiceRequest, completePlace } from "@geomesh/geo";
+import {
+  type Page,
+  type RegionMap,
+  type ReplyForm,
+  type ServiceRequest,
+  completePlace,
+} from "@geomesh/geo";
 import type { ChangeMove, GeoStore, PlaceChange } from "@geomesh/store";
-import { type RegionPage, pageToFeatureCollection, placeToFeature } from "./features.js";
+import {
+  type RegionPage,
+  pageToFeatureCollection,
+  pageToHits,
+  placeToFeature,
+} from "./features.js";
 
 /**
  * Runs one leaf request (`<service>@<region>`) against that region's store and returns the
@@ -19,11 +30,11 @@ export async function executeLeaf(
 ): Promise<unknown> {
   switch (request.service) {
     case "geo.near":
-      return pageToFeatureCollection(tag(await store.near(request.query), region));
+      return pageReply(await store.near(request.query), region, request.reply);
     case "geo.within":
-      return pageToFeatureCollection(tag(await store.within(request.query), region));
+      return pageReply(await store.within(request.query), region, request.reply);
     case "geo.intersects":
-      return pageToFeatureCollection(tag(await store.intersects(request.query), region));
+      return pageReply(await store.intersects(request.query), region, request.reply);
     case "geo.count":
       return { count: await store.count(request.query) };
     case "geo.aggregate":
@@ -78,6 +89,11 @@ export async function executeLeaf(
       return { id: request.id, deleted: change !== undefined, region };
     }
   }
+}
+
+/** A page as asked: compact hits for coordinators, else a FeatureCollection. */
+function pageReply(page: Page, region: string, form: ReplyForm | undefined): unknown {
+  return form === "hits" ? pageToHits(page) : pageToFeatureCollection(tag(page, region));
 }
 
 function tag(page: Page, region: string): RegionPage {

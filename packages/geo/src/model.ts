@@ -161,10 +161,18 @@ export const LIMITS = {
 } as const;
 
 /** A body parsed for one service: what `parseServiceBody` returns. */
+/**
+ * How a leaf answers a page query: `"features"` (the default) a GeoJSON FeatureCollection, as
+ * every client expects; `"hits"` the compact form coordinators ask for (`{hits: [[id, lng, lat,
+ * name, category, tags, updatedAt, properties, distance?], …], next?}`), which they merge and
+ * render once themselves.
+ */
+export type ReplyForm = "features" | "hits";
+
 export type ServiceRequest =
-  | { service: "geo.near"; query: NearQuery }
-  | { service: "geo.within"; query: WithinQuery }
-  | { service: "geo.intersects"; query: IntersectsQuery }
+  | { service: "geo.near"; query: NearQuery; reply?: ReplyForm }
+  | { service: "geo.within"; query: WithinQuery; reply?: ReplyForm }
+  | { service: "geo.intersects"; query: IntersectsQuery; reply?: ReplyForm }
   | { service: "geo.count"; query: CountQuery }
   | { service: "geo.aggregate"; query: AggregateQuery }
   | {

@@ -443,6 +443,22 @@ describe("parseServiceBody", () => {
     expect(failure(() => parseServiceBody("geo.drop", {})).code).toBe("SERVICE_NOT_FOUND");
   });
 
+  it("takes a reply form on page queries only", () => {
+    expect(parseServiceBody("geo.near", { point: [1, 2], reply: "hits" })).toMatchObject({
+      reply: "hits",
+    });
+    expect(parseServiceBody("geo.near", { point: [1, 2] })).not.toHaveProperty("reply");
+    for (const reply of ["HITS", "", null, 1, ["hits"], { hits: true }]) {
+      const err = failure(() => parseServiceBody("geo.near", { point: [1, 2], reply }));
+      expect(err.code).toBe("VALIDATION_FAILED");
+      expect(err.data).toEqual({ field: "reply" });
+    }
+    const count = failure(() =>
+      parseServiceBody("geo.count", { near: { point: [0, 0], maxDistance: 5 }, reply: "hits" }),
+    );
+    expect(count.code).toBe("VALIDATION_FAILED");
+  });
+
   it("round-trips every request through serviceBodyOf", () => {
     const requests: ServiceRequest[] = [
       parseServiceBody("geo.near", {
@@ -496,6 +512,12 @@ describe("parseServiceBody", () => {
       parseServiceBody("place.upsert", place),
       parseServiceBody("place.upsert", { places: [place] }),
       parseServiceBody("place.delete", { id: "x" }),
+      parseServiceBody("geo.near", { point: [1, 2], reply: "hits" }),
+      parseServiceBody("geo.within", { circle: { center: [0, 0], radius: 5 }, reply: "features" }),
+      parseServiceBody("geo.intersects", {
+        geometry: { type: "Point", coordinates: [0, 0] },
+        reply: "hits",
+      }),
     ];
     for (const request of requests) {
       const body: unknown = JSON.parse(JSON.stringify(serviceBodyOf(request)));

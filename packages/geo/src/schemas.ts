@@ -28,6 +28,7 @@ import {
   type MovedFrom,
   type MovedTo,
   type NearQuery,
+  type ReplyForm,
   type PlaceInput,
   type PolygonGeometry,
   type Selection,
@@ -704,6 +705,24 @@ export function normalizeService(service: string): GeoService | undefined {
 }
 
 /**
+ * Takes the optional `reply` field (`"features"` or `"hits"`, see `ReplyForm`) off a page
+ * query's body; the rest is the query. A body that is not an object is left to the query parser.
+ */
+function splitReply(body: unknown): [unknown, ReplyForm | undefined] {
+  if (
+    typeof body !== "object" ||
+    body === null ||
+    Array.isArray(body) ||
+    !Object.hasOwn(body, "reply")
+  )
+    return [body, undefined];
+  const { reply, ...rest } = body as Record<string, unknown>;
+  if (reply !== "features" && reply !== "hits")
+    throw fieldError("VALIDATION_FAILED", ["reply"], 'must be "features" or "hits"');
+  return [rest, reply];
+}
+
+/**
  * Parses the body of any geo/place service into a discriminated union. Service names are
  * case-insensitive; an unknown name is SERVICE_NOT_FOUND.
  */
@@ -716,12 +735,24 @@ export function parseServiceBody(service: string, body: unknown): ServiceRequest
       `unknown service ${JSON.stringify(service.slice(0, 64))}`,
     );
   switch (s) {
-    case "geo.near":
-      return { service: s, query: parseNearBody(body) };
-    case "geo.within":
-      return { service: s, query: parseWithinBody(body) };
-    case "geo.intersects":
-      return { service: s, query: parseIntersectsBody(body) };
+    case "geo.near": {
+      const [rest, reply] = splitReply(body);
+      const request: ServiceRequest = { service: s, query: parseNearBody(rest) };
+      if (reply !== undefined) request.reply = reply;
+      return request;
+    }
+    case "geo.within": {
+      const [rest, reply] = splitReply(body);
+      const request: ServiceRequest = { service: s, query: parseWithinBody(rest) };
+      if (reply !== undefined) request.reply = reply;
+      return request;
+    }
+    case "geo.intersects": {
+      const [rest, reply] = splitReply(body);
+      const request: ServiceRequest = { service: s, query: parseIntersectsBody(rest) };
+      if (reply !== undefined) request.reply = reply;
+      return request;
+    }
     case "geo.count":
       return { service: s, query: parseCountBody(body) };
     case "geo.aggregate":
@@ -820,6 +851,7 @@ export function serviceBodyOf(request: ServiceRequest): Record<string, unknown> 
           maxDistance: q.maxDistance,
           filter: q.filter,
           cursor: q.cursor === undefined ? undefined : encodeNearCursor(q.cursor),
+          reply: request.reply,
         },
       );
     }
@@ -829,7 +861,11 @@ export function serviceBodyOf(request: ServiceRequest): Record<string, unknown> 
       const base = "shape" in q ? shapeBody(q.shape) : { geometry: q.geometry };
       return withOptional(
         { ...base, limit: q.limit },
-        { filter: q.filter, cursor: q.cursor === undefined ? undefined : encodeIdCursor(q.cursor) },
+        {
+          filter: q.filter,
+          cursor: q.cursor === undefined ? undefined : encodeIdCursor(q.cursor),
+          reply: request.reply,
+        },
       );
     }
     case "geo.count": {

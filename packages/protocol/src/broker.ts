@@ -183,6 +183,10 @@ export interface BrokerCounters {
   peerLost: number;
   peersDied: number;
   unroutable: number;
+  /** Capacity announcements sent on the state flow (heartbeats included). */
+  statesSent: number;
+  /** Capacity changes not announced at once: no peer was overflowing here and 0 was not crossed. */
+  statesDeferred: number;
 }
 
 export interface BrokerStatus {
@@ -287,6 +291,8 @@ export class Broker {
     peerLost: 0,
     peersDied: 0,
     unroutable: 0,
+    statesSent: 0,
+    statesDeferred: 0,
   };
 
   private readonly log: Logger;
@@ -1414,8 +1420,11 @@ export class Broker {
       return;
     }
     this.counters.requests += 1;
-    if ((parsed.flags & Flag.OVERFLOWED) !== 0) this.counters.overflowIn += 1;
     const now = Date.now();
+    if ((parsed.flags & Flag.OVERFLOWED) !== 0) {
+      this.counters.overflowIn += 1;
+      this.overflowInAt = now;
+    }
     const p = this.newPending(
       {
         kind: "peer",
@@ -1509,18 +1518,30 @@ export class Broker {
 
   /**
    * Free capacity changed: announce it once the current burst of events is handled (one message
-   * per event-loop turn, not per request). Always sent, even if the number equals the last one:
-   * peers decrement their view of us on every overflow they send, and only our announcement
-   * restores it. With no live peer there is nobody to tell but the periodic heartbeat.
+   * per event-loop turn, not per request) — when a peer can act on it. That is when the number
+   * crosses 0 (peers stop or start overflowing here), or while some peer is overflowing here
+   * (it decrements its view of us on every overflow it sends, and only our announcement restores
+   * it; the same number is then sent again too). Other changes wait for the heartbeat's exact
+   * number: each announcement wakes every peer, and on a loaded machine those wake-ups cost more
+   * than the requests. With no live peer there is nobody to tell but the periodic heartbeat.
    */
   private capacityChanged(): void {
     if (!this.statebe || this.publishScheduled || !this.peerTable?.anyAlive()) return;
     this.publishScheduled = true;
     setImmediate(() => {
       this.publishScheduled = false;
-      this.publishState();
+      const free = this.freeCapacity();
+      const crossed = (free === 0) !== (this.announced === 0);
+      if (crossed || Date.now() - this.overflowInAt <= this.heartbeat.intervalMs)
+        this.publishState(free);
+      else this.counters.statesDeferred += 1;
     });
   }
+
+  /** The free capacity last announced (undefined before the first announcement). */
+  private announced: number | undefined;
+  /** When a peer last overflowed a request here (ms epoch). */
+  private overflowInAt = -Infinity;
 
   /** Requests waiting in all service queues (kept by the queues themselves). */
   private queuedTotal(): number {
@@ -1541,15 +1562,13 @@ export class Broker {
    * so a peer overflows `service@R` only to brokers whose workers can run R's leaves (in the
    * one-store-per-region deployment, none but R's own).
    */
-  private publishState(): void {
+  private publishState(free = this.freeCapacity()): void {
     const socket = this.statebe;
     const region = this.options.peering?.region;
     if (!socket || socket.closed || !region) return;
-    sendNow(
-      socket,
-      [region, String(this.freeCapacity()), this.servedRegions()],
-      this.onStateSendError,
-    );
+    this.announced = free;
+    this.counters.statesSent += 1;
+    sendNow(socket, [region, String(free), this.servedRegions()], this.onStateSendError);
   }
 
   private servedCache: string | undefined;

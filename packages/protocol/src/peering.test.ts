@@ -269,6 +269,49 @@ describe("state flow", () => {
   });
 });
 
+describe("state flow between peers that need no overflow", () => {
+  it("keeps to the heartbeat while capacity never reaches 0 and nobody overflows here", async () => {
+    const all = await nodes(["A", "B"]);
+    const [, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    await labelWorker(all[1]!, "B", 5, 0, ["t.where@B"]);
+    await waitFor(() => b!.status().peers![0]!.alive, 3000, "A alive at B");
+    const before = b!.status().counters;
+    const c = client(all[0]!);
+    const t0 = Date.now();
+    // One at a time: B's free capacity goes 5 → 4 → 5, never 0, and A sends no overflow.
+    for (let i = 0; i < 40; i++) await c.request("t.where@B", "");
+    const after = b!.status().counters;
+    const heartbeats = Math.ceil((Date.now() - t0) / HB.intervalMs) + 1;
+    expect(after.statesDeferred - before.statesDeferred).toBeGreaterThanOrEqual(40);
+    expect(after.statesSent - before.statesSent).toBeLessThanOrEqual(heartbeats);
+  });
+
+  it("announces every change while a peer overflows here, so its view stays exact", async () => {
+    const all = await nodes(["A", "B"]);
+    const [a, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    await labelWorker(all[0]!, "A", 1, 200);
+    await labelWorker(all[1]!, "B", 4, 20);
+    await waitFor(
+      () => a!.status().peers!.find((p) => p.name === "B")?.capacity === 4,
+      3000,
+      "B's capacity at A",
+    );
+    const c = client(all[0]!);
+    const before = b!.status().counters;
+    // A's one slot is taken at once: the rest overflow to B in bursts as B announces room.
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, () => c.request("t.where", "", { timeoutMs: 5000 })),
+    );
+    const after = b!.status().counters;
+    const atB = replies.map(body).filter((w) => w === "B").length;
+    expect(atB).toBeGreaterThan(15);
+    expect(after.overflowIn - before.overflowIn).toBe(atB);
+    // Each overflowed request changes B's capacity twice; B announced them rather than deferring.
+    expect(after.statesSent - before.statesSent).toBeGreaterThan(atB / 2);
+    expect(after.statesDeferred - before.statesDeferred).toBeLessThan(3);
+  });
+});
+
 describe("broker peering with one store per region", () => {
   it("overflows service@REGION only to peers whose workers serve that region", async () => {
     const all = await nodes(["A", "B"]);

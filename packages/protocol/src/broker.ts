@@ -1520,8 +1520,9 @@ export class Broker {
    * Free capacity changed: announce it once the current burst of events is handled (one message
    * per event-loop turn, not per request) — when a peer can act on it. That is when the number
    * crosses 0 (peers stop or start overflowing here), or while some peer is overflowing here
-   * (it decrements its view of us on every overflow it sends, and only our announcement restores
-   * it; the same number is then sent again too). Other changes wait for the heartbeat's exact
+   * (within liveness × interval of the last overflowed request: it decrements its view of us on
+   * every overflow it sends, and only our announcement restores it; the same number is then sent
+   * again too). Other changes wait for the heartbeat's exact
    * number: each announcement wakes every peer, and on a loaded machine those wake-ups cost more
    * than the requests. With no live peer there is nobody to tell but the periodic heartbeat.
    */
@@ -1532,8 +1533,9 @@ export class Broker {
       this.publishScheduled = false;
       const free = this.freeCapacity();
       const crossed = (free === 0) !== (this.announced === 0);
-      if (crossed || Date.now() - this.overflowInAt <= this.heartbeat.intervalMs)
-        this.publishState(free);
+      const watched =
+        Date.now() - this.overflowInAt <= this.heartbeat.intervalMs * this.heartbeat.liveness;
+      if (crossed || watched) this.publishState(free);
       else this.counters.statesDeferred += 1;
     });
   }

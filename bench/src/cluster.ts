@@ -31,6 +31,8 @@ export interface Cluster {
   /** `http://host:port` of each gateway, in port order. */
   readonly gateways: readonly string[];
   readonly configPath: string;
+  /** Workers per region (`up`'s default for this machine: `defaultWorkersPerRegion()`). */
+  readonly workersPerRegion: number;
   /** `up`'s load summary lines ("cities: read … rows: … accepted, … rejected"); empty without sample data. */
   readonly loaded: string[];
 }
@@ -119,6 +121,7 @@ export async function startCluster(
         child,
         gateways: urls,
         configPath: join(dir, "geomesh.cluster.json"),
+        workersPerRegion: input.regions[0]!.workers ?? 2,
         loaded: out.split("\n").filter((l) => /^(cities|zips): /.test(l)),
       });
     };

@@ -766,7 +766,7 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
         },
       ],
       notes: [
-        `Cluster: \`geomesh up --gateways 2 --no-sample-data\` (5 brokers, 2 workers per region at concurrency 4, 2 gateways; each its own process), the gateways' rate limit off (\`gateway.rateLimit.max: 0\`), empty stores at the start.`,
+        `Cluster: \`geomesh up --gateways 2 --no-sample-data\` (5 brokers, ${cluster.workersPerRegion} worker${cluster.workersPerRegion === 1 ? "" : "s"} per region at concurrency 4, 2 gateways; each its own process), the gateways' rate limit off (\`gateway.rateLimit.max: 0\`), empty stores at the start.`,
         `Subscriptions: ${SUBSCRIPTIONS.toLocaleString("en-US")} areas around ${cities.length} US cities, ${CITIES_PER_REGION} per region (${cities
           .slice(0, 8)
           .map((c) => c.name)

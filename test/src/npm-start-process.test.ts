@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { defaultWorkersPerRegion } from "@geomesh/config";
 import { resolveSource } from "@geomesh/datasets";
 import { type Place, completePlace, defaultRegionMap } from "@geomesh/geo";
 import { bruteForceNear } from "@geomesh/geo/testing";
@@ -29,8 +30,8 @@ const START_ARGS = (() => {
 const GATEWAYS = START_ARGS.includes("--gateways")
   ? Number(START_ARGS[START_ARGS.indexOf("--gateways") + 1])
   : 1;
-/** 5 brokers, 2 workers per region (up's default), the gateways. */
-const CHILDREN = 5 + 5 * 2 + GATEWAYS;
+/** 5 brokers, the workers (up's default per region: 2, 1 below 4 cores), the gateways. */
+const CHILDREN = 5 + 5 * defaultWorkersPerRegion() + GATEWAYS;
 const NEAR_NYC = "/v1/places/near?lng=-73.99&lat=40.73&limit=5";
 /** Points a few km from a region border, whose 10 nearest places lie in both regions. */
 const BORDER_POINTS: readonly (readonly [string, number, number, readonly string[]])[] = [

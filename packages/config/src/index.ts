@@ -1,4 +1,9 @@
-export { DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REGION_STATES } from "./defaults.js";
+export {
+  DEFAULT_BASE_PORT,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_REGION_STATES,
+  defaultWorkersPerRegion,
+} from "./defaults.js";
 export {
   clusterSchema,
   regionSchema,

@@ -9,6 +9,7 @@ import {
   loadClusterConfig,
   parseClusterConfig,
 } from "./load.js";
+import { defaultWorkersPerRegion } from "./defaults.js";
 
 describe("cluster config", () => {
   it("builds the five default US regions on distinct loopback ports", () => {
@@ -18,6 +19,14 @@ describe("cluster config", () => {
     expect(new Set(eps).size).toBe(25);
     expect(cfg.heartbeat).toEqual({ intervalMs: 1000, liveness: 3 });
     expect(findRegion(cfg, "ne").name).toBe("NE");
+  });
+
+  it("starts one worker per region below 4 cores, two from 4 up (unless told)", () => {
+    expect([1, 2, 3, 4, 8, 64].map((n) => defaultWorkersPerRegion(n))).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(defaultClusterInput().regions.map((r) => r.workers)).toEqual(
+      new Array<number>(5).fill(defaultWorkersPerRegion()),
+    );
+    expect(defaultClusterInput({ workersPerRegion: 3 }).regions[0]!.workers).toBe(3);
   });
 
   it("names the bad field when a value is wrong", () => {

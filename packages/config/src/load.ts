@@ -3,7 +3,12 @@ import { resolve } from "node:path";
 import { GeomeshError } from "@geomesh/errors";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { DEFAULT_BASE_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REGION_STATES } from "./defaults.js";
+import {
+  DEFAULT_BASE_PORT,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_REGION_STATES,
+  defaultWorkersPerRegion,
+} from "./defaults.js";
 import { type ClusterConfig, type ClusterConfigInput, clusterSchema } from "./schema.js";
 
 /** Formats zod issues as "regions[1].endpoints.frontend: must be …" lines. */
@@ -59,7 +64,7 @@ export function defaultClusterInput(options: DefaultConfigOptions = {}): Cluster
           events: port(4),
         },
         store: `sqlite:${dataDir}/${name.toLowerCase()}.sqlite`,
-        workers: options.workersPerRegion ?? 2,
+        workers: options.workersPerRegion ?? defaultWorkersPerRegion(),
       };
     }),
     gateway: { host, port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT },

@@ -68,7 +68,11 @@ export function registerUp(program: Command): void {
     .description(
       "run the whole cluster on this machine: a broker and workers per region, as separate processes",
     )
-    .option("--workers <n>", "workers per region (default: from the config, 2)", intInRange(0, 64))
+    .option(
+      "--workers <n>",
+      "workers per region (default: from the config; built in: 2, 1 on fewer than 4 cores)",
+      intInRange(0, 64),
+    )
     .option("--concurrency <n>", "requests each worker runs at once", intInRange(1, 1024), 4)
     .option(
       "--data-dir <dir>",

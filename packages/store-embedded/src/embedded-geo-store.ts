@@ -82,6 +82,13 @@ export interface EmbeddedStoreOptions extends StoreOptions {
   /** Bytes of the file to memory-map for reads (default 0 = off). */
   readonly mmapBytes?: number;
   /**
+   * WAL pages after which a commit checkpoints them into the file (default 10 000 ≈ 40 MiB;
+   * SQLite's own default is 1000). Bulk loads into random-order indexes dirty the same pages
+   * again and again: fewer checkpoints copy each page fewer times (1M places in 10 000-place
+   * batches: ~25k → ~31k places/s here). The WAL file may grow to about this size.
+   */
+  readonly walCheckpointPages?: number;
+  /**
    * Keep the cell index in memory for kNN (default true): loaded from the file at open, about 43
    * bytes per place. `false` answers every near() from the file's B-tree (the plan other queries use).
    */
@@ -362,6 +369,7 @@ export class EmbeddedGeoStore implements GeoStore {
       synchronous = "full",
       cacheSizeKiB = 32_768,
       mmapBytes = 0,
+      walCheckpointPages = 10_000,
     } = this.options;
     let db: Database.Database | undefined;
     try {
@@ -378,6 +386,7 @@ export class EmbeddedGeoStore implements GeoStore {
       db.pragma(`cache_size = -${Math.max(1024, Math.floor(cacheSizeKiB))}`);
       db.pragma(`mmap_size = ${Math.max(0, Math.floor(mmapBytes))}`);
       db.pragma("temp_store = MEMORY");
+      db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(walCheckpointPages))}`);
       migrate(db, this.options.region);
       const compiled = this.compile(db);
       if (this.options.memoryIndex !== false) {

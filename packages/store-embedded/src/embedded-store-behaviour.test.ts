@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -21,6 +21,29 @@ describe("embedded store specifics", () => {
     await store.upsert([place("a", [0, 0])]);
     expect((await store.stats()).bytes).toBeGreaterThan(0);
     await store.close();
+  });
+
+  it("checkpoints the WAL after walCheckpointPages pages, not SQLite's 1000", async () => {
+    // Many small commits: the WAL file only grows past a checkpoint's threshold when no
+    // checkpoint resets it, so its size shows which threshold the connection uses.
+    const walBytes = async (walCheckpointPages: number): Promise<number> => {
+      const path = fresh();
+      const store = new EmbeddedGeoStore({ path, region: "NE", walCheckpointPages });
+      await store.init();
+      for (let b = 0; b < 60; b++)
+        await store.upsert(
+          Array.from({ length: 200 }, (_, i) =>
+            place(`p${b}-${i}`, [((b * 200 + i) * 0.0137) % 60, ((b * 200 + i) * 0.0071) % 40]),
+          ),
+        );
+      const bytes = statSync(`${path}-wal`).size;
+      await store.close();
+      return bytes;
+    };
+    const small = await walBytes(50);
+    const large = await walBytes(20_000);
+    expect(small).toBeLessThan(2 * 2 ** 20);
+    expect(large).toBeGreaterThan(3 * small);
   });
 
   it("uses WAL journaling in the file it creates", async () => {

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { defaultClusterInput } from "@geomesh/config";
+import { defaultClusterInput, defaultWorkersPerRegion } from "@geomesh/config";
 import { GEOMESH_BIN, freePortRange } from "./processes.js";
 
 /** How long `up` may take to start (and load the sample data on first run, if asked to). */
@@ -121,7 +121,7 @@ export async function startCluster(
         child,
         gateways: urls,
         configPath: join(dir, "geomesh.cluster.json"),
-        workersPerRegion: input.regions[0]!.workers ?? 2,
+        workersPerRegion: input.regions[0]!.workers ?? defaultWorkersPerRegion(),
         loaded: out.split("\n").filter((l) => /^(cities|zips): /.test(l)),
       });
     };

@@ -35,6 +35,10 @@ const page: Page = {
 
 const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
+/** The FeatureCollection a leaf of NE renders for `page` (what `reply: "hits"` replaces). */
+const asFeatures = (p: Page) =>
+  pageToFeatureCollection({ ...p, hits: p.hits.map((h) => ({ ...h, region: "NE" })) });
+
 function malformed(value: unknown): GeomeshError {
   try {
     readLeafPage(value, "NE");
@@ -48,12 +52,7 @@ function malformed(value: unknown): GeomeshError {
 describe("compact leaf replies", () => {
   it("read back as the page a FeatureCollection gives, region included", () => {
     const fromHits = readLeafPage(viaJson(pageToHits(page)), "NE");
-    const fromFeatures = readLeafPage(
-      viaJson(
-        pageToFeatureCollection({ ...page, hits: page.hits.map((h) => ({ ...h, region: "NE" })) }),
-      ),
-      "NE",
-    );
+    const fromFeatures = readLeafPage(viaJson(asFeatures(page)), "NE");
     expect(fromHits).toEqual(fromFeatures);
     expect(fromHits.hits.map((h) => [h.place.id, h.region, h.distance])).toEqual([
       ["a", "NE", 12.5],
@@ -64,9 +63,7 @@ describe("compact leaf replies", () => {
 
   it("are smaller than the FeatureCollection they replace", () => {
     const compact = JSON.stringify(pageToHits(page)).length;
-    const features = JSON.stringify(
-      pageToFeatureCollection({ ...page, hits: page.hits.map((h) => ({ ...h, region: "NE" })) }),
-    ).length;
+    const features = JSON.stringify(asFeatures(page)).length;
     expect(compact).toBeLessThan(features * 0.7);
   });
 

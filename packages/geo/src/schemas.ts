@@ -708,18 +708,18 @@ export function normalizeService(service: string): GeoService | undefined {
  * Takes the optional `reply` field (`"features"` or `"hits"`, see `ReplyForm`) off a page
  * query's body; the rest is the query. A body that is not an object is left to the query parser.
  */
-function splitReply(body: unknown): [unknown, ReplyForm | undefined] {
+function splitReply(body: unknown): [unknown, { reply?: ReplyForm }] {
   if (
     typeof body !== "object" ||
     body === null ||
     Array.isArray(body) ||
     !Object.hasOwn(body, "reply")
   )
-    return [body, undefined];
+    return [body, {}];
   const { reply, ...rest } = body as Record<string, unknown>;
   if (reply !== "features" && reply !== "hits")
     throw fieldError("VALIDATION_FAILED", ["reply"], 'must be "features" or "hits"');
-  return [rest, reply];
+  return [rest, { reply }];
 }
 
 /**
@@ -737,21 +737,15 @@ export function parseServiceBody(service: string, body: unknown): ServiceRequest
   switch (s) {
     case "geo.near": {
       const [rest, reply] = splitReply(body);
-      const request: ServiceRequest = { service: s, query: parseNearBody(rest) };
-      if (reply !== undefined) request.reply = reply;
-      return request;
+      return { service: s, query: parseNearBody(rest), ...reply };
     }
     case "geo.within": {
       const [rest, reply] = splitReply(body);
-      const request: ServiceRequest = { service: s, query: parseWithinBody(rest) };
-      if (reply !== undefined) request.reply = reply;
-      return request;
+      return { service: s, query: parseWithinBody(rest), ...reply };
     }
     case "geo.intersects": {
       const [rest, reply] = splitReply(body);
-      const request: ServiceRequest = { service: s, query: parseIntersectsBody(rest) };
-      if (reply !== undefined) request.reply = reply;
-      return request;
+      return { service: s, query: parseIntersectsBody(rest), ...reply };
     }
     case "geo.count":
       return { service: s, query: parseCountBody(body) };

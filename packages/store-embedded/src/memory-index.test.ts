@@ -1,13 +1,19 @@
 /**
- * The in-memory cell index stays in step with the file: own writes after they commit, other
- * connections' writes (another process, here a second store on the same file) from the outbox,
- * and a reload from `places` when the outbox cannot replay them.
+ * The in-memory cell index and rows stay in step with the file: own writes after they commit,
+ * other connections' writes (another process, here a second store on the same file) from the
+ * outbox, and a reload from `places` when the outbox cannot replay them.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { decodeNearCursor, type LngLat, type Place, type PlaceInput } from "@geomesh/geo";
+import {
+  compareIds,
+  decodeNearCursor,
+  type LngLat,
+  type Place,
+  type PlaceInput,
+} from "@geomesh/geo";
 import { bruteForceNear, seededRandom } from "@geomesh/geo/testing";
 import { place } from "@geomesh/store/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,8 +38,9 @@ async function expectNearLikeOracle(
     ]) {
       const page = await store.near(query);
       const expected = bruteForceNear(all, query);
-      expect(page.hits.map((h) => [h.place.id, h.distance])).toEqual(
-        expected.hits.map((h) => [h.place.id, h.distance]),
+      // Whole places: a rename that did not move a place must show on every connection too.
+      expect(page.hits.map((h) => [h.place, h.distance])).toEqual(
+        expected.hits.map((h) => [h.place, h.distance]),
       );
       // Walking on with the cursor gives the oracle's next page too.
       if (page.next !== undefined) {
@@ -48,7 +55,7 @@ async function expectNearLikeOracle(
 }
 
 describe("the embedded store's in-memory cell index", () => {
-  it("follows writes from two connections on one file: creates, moves, deletes, id reuse", async () => {
+  it("follows writes from two connections on one file: creates, moves, renames, deletes, id reuse", async () => {
     const path = fresh();
     const a = new EmbeddedGeoStore({ path, region: "NE", synchronous: "normal" });
     const b = new EmbeddedGeoStore({ path, region: "NE", synchronous: "normal" });
@@ -63,7 +70,14 @@ describe("the embedded store's in-memory cell index", () => {
       // Ids from a small pool, so later rounds update (often move) and re-create.
       for (let i = 0; i < 20; i++) {
         const id = `p${Math.floor(rnd() * 150)}`;
-        batch.set(id, place(id, at()));
+        const before = oracle.get(id);
+        // A third of the updates rename in place (same location, new name and tags).
+        const location = before !== undefined && rnd() < 0.33 ? before.location.coordinates : at();
+        batch.set(id, {
+          ...place(id, location),
+          name: `n${round}\u0000${id}`,
+          tags: [`r${round}`],
+        });
       }
       const outcomes = await writer.upsert([...batch.values()]);
       for (const o of outcomes) oracle.set(o.id, o.change.place);
@@ -75,6 +89,19 @@ describe("the embedded store's in-memory cell index", () => {
       const points = [at(), at()];
       await expectNearLikeOracle(a, oracle, points);
       await expectNearLikeOracle(b, oracle, points);
+      // within() reads its rows from memory too (through a transaction, not near's fast path).
+      const box = {
+        kind: "box" as const,
+        box: [
+          [-76, 39],
+          [-70, 44],
+        ] as [LngLat, LngLat],
+      };
+      const everything = [...oracle.values()].sort((x, y) => compareIds(x.id, y.id));
+      for (const store of [a, b])
+        expect((await store.within({ shape: box, limit: 500 })).hits.map((h) => h.place)).toEqual(
+          everything,
+        );
     }
     await a.close();
     await b.close();
@@ -122,6 +149,8 @@ describe("the embedded store's in-memory cell index", () => {
     await mem.upsert(places);
     const file = new EmbeddedGeoStore({ path, region: "NE", memoryIndex: false });
     await file.init();
+    const fileRows = new EmbeddedGeoStore({ path, region: "NE", memoryRows: false });
+    await fileRows.init();
     for (const point of [
       [179.99, 0],
       [-180, 89.9],
@@ -129,9 +158,12 @@ describe("the embedded store's in-memory cell index", () => {
       [12, 40],
     ] as LngLat[]) {
       const q = { point, limit: 12 };
-      expect(await mem.near(q)).toEqual(await file.near(q));
+      const expected = await file.near(q);
+      expect(await mem.near(q)).toEqual(expected);
+      expect(await fileRows.near(q)).toEqual(expected);
     }
     await mem.close();
     await file.close();
+    await fileRows.close();
   });
 });

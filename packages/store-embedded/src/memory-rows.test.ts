@@ -1,0 +1,68 @@
+import { seededRandom } from "@geomesh/geo/testing";
+import { describe, expect, it } from "vitest";
+import { MemoryRows, type PlaceRow } from "./memory-rows.js";
+
+const row = (
+  pk: number,
+  over: Partial<Record<"name" | "category" | "tags" | "properties", string>> = {},
+): PlaceRow => [
+  pk,
+  `id-${pk}`,
+  over.name ?? `name ${pk}`,
+  over.category ?? "poi",
+  -73.5 + pk / 1e6,
+  40.25 - pk / 1e7,
+  over.tags ?? '["a"]',
+  over.properties ?? '{"k":1}',
+  "2026-12-07T09:00:00.000Z",
+];
+
+describe("MemoryRows", () => {
+  it("gives back exactly what it was given, whatever the name and category hold", () => {
+    const rows = new MemoryRows();
+    const hostile = [
+      row(1, { name: "", category: "\u0000" }),
+      row(2, { name: "a\u0000b\u0000\u0000", category: "12\u00003" }),
+      row(3, { name: "7", category: "0" }),
+      row(4, { name: "🗺️ Zürich — 東京", category: "café\u0000🍕" }),
+      row(5, { tags: '["\\u0000"]', properties: '{"x":"\\u0000\\u0000","y":[1,2]}' }),
+      row(1_000_003, { name: "far pk" }),
+    ];
+    for (const r of hostile) rows.put(r);
+    for (const r of hostile) expect(rows.get(r[0])).toEqual(r);
+    expect(rows.size).toBe(hostile.length);
+    expect(rows.get(0)).toBeUndefined();
+    expect(rows.get(6)).toBeUndefined();
+    expect(rows.get(5_000_000)).toBeUndefined();
+    expect(() => rows.put(row(-1))).toThrow(RangeError);
+    expect(() => rows.put(row(1.5))).toThrow(RangeError);
+  });
+
+  it("turns a lone surrogate into U+FFFD, as the file does", () => {
+    const rows = new MemoryRows();
+    rows.put(row(1, { name: "x\ud800y" }));
+    expect(rows.get(1)?.[2]).toBe("x\ufffdy");
+  });
+
+  it("follows puts, replacements and removes like a map", () => {
+    const rows = new MemoryRows();
+    const model = new Map<number, PlaceRow>();
+    const rnd = seededRandom(11);
+    for (let i = 0; i < 5000; i++) {
+      const pk = 1 + Math.floor(rnd() * 700);
+      if (rnd() < 0.3) {
+        rows.remove(pk);
+        model.delete(pk);
+      } else {
+        const r = row(pk, { name: `v${i}`, category: `c${i % 7}` });
+        rows.put(r);
+        model.set(pk, r);
+      }
+    }
+    expect(rows.size).toBe(model.size);
+    for (let pk = 0; pk <= 701; pk++) expect(rows.get(pk)).toEqual(model.get(pk));
+    rows.clear();
+    expect(rows.size).toBe(0);
+    expect(rows.get([...model.keys()][0]!)).toBeUndefined();
+  });
+});

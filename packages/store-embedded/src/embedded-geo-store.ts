@@ -946,14 +946,15 @@ export class EmbeddedGeoStore implements GeoStore {
     return rows;
   }
 
-  private rowsByPk(c: Compiled, pks: readonly number[]): Map<number, PlaceRow> {
-    const map = new Map<number, PlaceRow>();
+  /** The places with these pks: from the memory rows when held, else read from the file. */
+  private placesByPk(c: Compiled, pks: readonly number[]): Map<number, Place> {
+    const map = new Map<number, Place>();
     if (pks.length === 0) return map;
     if (this.rows !== undefined) {
       this.syncCells(c);
       for (const pk of pks) {
-        const row = this.rows.get(pk);
-        if (row !== undefined) map.set(pk, row);
+        const place = this.rows.place(pk);
+        if (place !== undefined) map.set(pk, place);
       }
       return map;
     }
@@ -973,7 +974,7 @@ export class EmbeddedGeoStore implements GeoStore {
     } else {
       rows = c.rowsByPks.all(JSON.stringify(pks));
     }
-    for (const row of rows) map.set(row[0], row);
+    for (const row of rows) map.set(row[0], toPlace(row));
     return map;
   }
 
@@ -1016,15 +1017,15 @@ export class EmbeddedGeoStore implements GeoStore {
       fetch = limit;
       while (fetch < chosen.length && chosen[fetch]!.d === edge) fetch++;
     }
-    const rows = this.rowsByPk(
+    const places = this.placesByPk(
       c,
       chosen.slice(0, fetch).map((h) => h.pk),
     );
     const ordered: { place: Place; distance: number; id: string }[] = [];
     for (let i = 0; i < fetch; i++) {
       const h = chosen[i]!;
-      const row = rows.get(h.pk);
-      if (row !== undefined) ordered.push({ place: toPlace(row), distance: h.d, id: row[1] });
+      const place = places.get(h.pk);
+      if (place !== undefined) ordered.push({ place, distance: h.d, id: place.id });
     }
     ordered.sort(compareNear);
     const page = ordered.slice(0, limit);
@@ -1210,11 +1211,11 @@ export class EmbeddedGeoStore implements GeoStore {
       pks.push(pk);
       if (pks.length > limit) break;
     }
-    const rows = this.rowsByPk(c, pks);
+    const byPk = this.placesByPk(c, pks);
     const places: Place[] = [];
     for (const pk of pks) {
-      const row = rows.get(pk);
-      if (row !== undefined) places.push(toPlace(row));
+      const place = byPk.get(pk);
+      if (place !== undefined) places.push(place);
     }
     return this.pageOf(places, limit);
   }

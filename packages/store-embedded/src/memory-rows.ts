@@ -15,6 +15,8 @@
  * category's length (in UTF-16 units) splits the two.
  */
 
+import type { Place } from "@geomesh/geo";
+
 /** pk, id, name, category, lng, lat, tags (JSON), properties (JSON), updatedAt — a `places` row. */
 export type PlaceRow = [
   pk: number,
@@ -71,7 +73,8 @@ export class MemoryRows {
     this.count -= 1;
   }
 
-  get(pk: number): PlaceRow | undefined {
+  /** The place at pk, decoded (tags and properties parsed), or undefined. */
+  place(pk: number): Place | undefined {
     const text = this.text[pk];
     if (text === undefined) return undefined;
     const a = text.indexOf(NUL);
@@ -80,16 +83,16 @@ export class MemoryRows {
     const d = text.indexOf(NUL, c + 1);
     const e = text.indexOf(NUL, d + 1);
     const categoryEnd = e + 1 + Number(text.slice(d + 1, e));
-    return [
-      pk,
-      text.slice(0, a),
-      text.slice(categoryEnd),
-      text.slice(e + 1, categoryEnd),
-      this.coords[2 * pk]!,
-      this.coords[2 * pk + 1]!,
-      text.slice(a + 1, b),
-      text.slice(b + 1, c),
-      text.slice(c + 1, d),
-    ];
+    const tags = text.slice(a + 1, b);
+    const properties = text.slice(b + 1, c);
+    return {
+      id: text.slice(0, a),
+      name: text.slice(categoryEnd),
+      category: text.slice(e + 1, categoryEnd),
+      location: { type: "Point", coordinates: [this.coords[2 * pk]!, this.coords[2 * pk + 1]!] },
+      tags: tags === "[]" ? [] : (JSON.parse(tags) as string[]),
+      properties: properties === "{}" ? {} : (JSON.parse(properties) as Record<string, unknown>),
+      updatedAt: text.slice(c + 1, d),
+    };
   }
 }

@@ -96,9 +96,9 @@ export interface EmbeddedStoreOptions extends StoreOptions {
   readonly memoryIndex?: boolean;
   /**
    * With the memory index, keep the places' rows in memory too (default true): filled from the
-   * file at open and kept in step with it like the index, about the row's text plus 28 bytes per
-   * place in one buffer (~160 MB for the store benchmark's 1M places). Every query then reads its
-   * hits' rows from memory instead of one B-tree descent each. `false` reads them from the file.
+   * file at open and kept in step with it like the index, one string per place (~157 MB for the
+   * store benchmark's 1M places). Every query then reads its hits' rows from memory instead of
+   * one B-tree descent each. `false` reads them from the file.
    */
   readonly memoryRows?: boolean;
 }

@@ -272,9 +272,12 @@ describe("state flow", () => {
 describe("state flow between peers that need no overflow", () => {
   it("keeps to the heartbeat while capacity never reaches 0 and nobody overflows here", async () => {
     const all = await nodes(["A", "B"]);
-    const [, b] = await Promise.all(all.map((n) => startBroker(n, all)));
+    const [a, b] = await Promise.all(all.map((n) => startBroker(n, all)));
     await labelWorker(all[1]!, "B", 5, 0, ["t.where@B"]);
     await waitFor(() => b!.status().peers![0]!.alive, 3000, "A alive at B");
+    // And B alive at A: before that, A would queue the requests and overflow them to B once it
+    // appears — a peer overflowing here, which this case must not have.
+    await waitFor(() => a!.status().peers![0]!.alive, 3000, "B alive at A");
     const before = b!.status().counters;
     const c = client(all[0]!);
     const t0 = Date.now();

@@ -192,7 +192,7 @@ type CellChangeRow = [
 
 /** A write's effect on the in-memory cell index, applied once its transaction committed. */
 type CellOp =
-  | { readonly put: true; pk: number; lng: number; lat: number; prev?: LngLat; row: PlaceRow }
+  | { readonly put: true; row: PlaceRow; prev?: LngLat }
   | { readonly put: false; pk: number; lng: number; lat: number };
 
 /** Outbox changes past which catching up costs more than reloading the index from the file. */
@@ -537,20 +537,10 @@ export class EmbeddedGeoStore implements GeoStore {
           properties,
           p.updatedAt,
         );
+        let pk: number;
+        let prev: LngLat | undefined;
         if (inserted.changes > 0) {
-          const pk = Number(inserted.lastInsertRowid);
-          ops.push({
-            put: true,
-            pk,
-            lng,
-            lat,
-            row: [pk, p.id, p.name, p.category, lng, lat, tags, properties, p.updatedAt],
-          });
-          outcomes.push({
-            id: p.id,
-            status: "created",
-            change: this.record(c, "created", p, pk, at, undefined, options?.moves?.[p.id]),
-          });
+          pk = Number(inserted.lastInsertRowid);
         } else {
           const before = c.locationById.get(p.id);
           if (before === undefined) {
@@ -559,30 +549,28 @@ export class EmbeddedGeoStore implements GeoStore {
               `upsert: ${p.id} neither inserted nor found`,
             );
           }
-          const [pk, prevLng, prevLat] = before;
+          pk = before[0];
+          prev = [before[1], before[2]];
           c.update.run(cell, lng, lat, p.name, p.category, tags, properties, p.updatedAt, pk);
-          ops.push({
-            put: true,
-            pk,
-            lng,
-            lat,
-            prev: [prevLng, prevLat],
-            row: [pk, p.id, p.name, p.category, lng, lat, tags, properties, p.updatedAt],
-          });
-          outcomes.push({
-            id: p.id,
-            status: "updated",
-            change: this.record(
-              c,
-              "updated",
-              p,
-              pk,
-              at,
-              [prevLng, prevLat],
-              options?.moves?.[p.id],
-            ),
-          });
         }
+        const row: PlaceRow = [
+          pk,
+          p.id,
+          p.name,
+          p.category,
+          lng,
+          lat,
+          tags,
+          properties,
+          p.updatedAt,
+        ];
+        ops.push(prev === undefined ? { put: true, row } : { put: true, row, prev });
+        const status = prev === undefined ? "created" : "updated";
+        outcomes.push({
+          id: p.id,
+          status,
+          change: this.record(c, status, p, pk, at, prev, options?.moves?.[p.id]),
+        });
       }
       this.writesSinceSample += prepared.length;
       return outcomes;
@@ -873,15 +861,10 @@ export class EmbeddedGeoStore implements GeoStore {
       this.loadCells(c);
       return;
     }
-    const memory = this.rows;
+    const changed = new Set<number>();
     for (const [seq, kind, pk, lng, lat, prevLng, prevLat] of rows) {
       if (pk === null) continue;
-      if (memory !== undefined) {
-        // The row as of this snapshot (a later change in the replay may have deleted it).
-        const row = c.rowByPk.get(pk);
-        if (row === undefined) memory.remove(pk);
-        else memory.put(row);
-      }
+      changed.add(pk);
       if (kind === "deleted") {
         cells.remove(cellOf(lng, lat), pk);
       } else {
@@ -891,6 +874,15 @@ export class EmbeddedGeoStore implements GeoStore {
         cells.insert(cellOf(lng, lat), lng, lat, pk);
       }
       this.cellsSeq = seq;
+    }
+    // Each changed row once, as of this snapshot (gone if a later change deleted it).
+    const memory = this.rows;
+    if (memory !== undefined) {
+      for (const pk of changed) {
+        const row = c.rowByPk.get(pk);
+        if (row === undefined) memory.remove(pk);
+        else memory.put(row);
+      }
     }
     this.cellsVersion = version;
   }
@@ -905,9 +897,10 @@ export class EmbeddedGeoStore implements GeoStore {
         this.rows?.remove(op.pk);
         continue;
       }
+      const [pk, , , , lng, lat] = op.row;
       this.rows?.put(op.row);
-      if (op.prev !== undefined) cells.remove(cellOf(op.prev[0], op.prev[1]), op.pk);
-      cells.insert(cellOf(op.lng, op.lat), op.lng, op.lat, op.pk);
+      if (op.prev !== undefined) cells.remove(cellOf(op.prev[0], op.prev[1]), pk);
+      cells.insert(cellOf(lng, lat), lng, lat, pk);
     }
     if (this.writtenSeq > 0) this.cellsSeq = this.writtenSeq;
   }

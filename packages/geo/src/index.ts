@@ -7,6 +7,7 @@ export {
   radiansToMeters,
   distanceRadians,
   distanceMeters,
+  DistanceFrom,
   distanceToSegment,
   distanceToPolygon,
   distanceToGeometry,

@@ -10,6 +10,7 @@ import {
   BOUNDS_PAD_DEG,
   circleBounds,
   distanceMeters,
+  DistanceFrom,
   distanceToPolygon,
   distanceToSegment,
   EARTH_RADIUS_M,
@@ -72,6 +73,29 @@ describe("distanceMeters", () => {
         expect(ab).toBeLessThanOrEqual(distanceMeters(a, c) + distanceMeters(c, b) + 1e-6);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("DistanceFrom", () => {
+  it("gives distanceMeters bit for bit, near and far, across the antimeridian and the poles", () => {
+    const pos = fc.tuple(
+      fc.double({ min: -180, max: 180, noNaN: true }),
+      fc.double({ min: -90, max: 90, noNaN: true }),
+    );
+    const near = fc.tuple(
+      fc.double({ min: -1e-3, max: 1e-3, noNaN: true }),
+      fc.double({ min: -1e-3, max: 1e-3, noNaN: true }),
+    );
+    fc.assert(
+      fc.property(pos, pos, near, (a, b, dx) => {
+        const from = new DistanceFrom(a);
+        const close: LngLat = [a[0] + dx[0], Math.max(-90, Math.min(90, a[1] + dx[1]))];
+        const antipode: LngLat = [a[0] + 180 + dx[0], -a[1]];
+        for (const p of [b, close, antipode, a])
+          expect(Object.is(from.meters(p[0], p[1]), distanceMeters(a, p))).toBe(true);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -68,6 +68,31 @@ export function distanceMeters(a: LngLat, b: LngLat): number {
 }
 
 /**
+ * `distanceMeters` from one fixed position to many, bit for bit the same, with the origin's
+ * trigonometry done once and no array per point — for loops over thousands of candidates.
+ */
+export class DistanceFrom {
+  private readonly lat1: number;
+  private readonly cosLat1: number;
+
+  constructor(private readonly origin: LngLat) {
+    this.lat1 = origin[1] * DEG;
+    this.cosLat1 = Math.cos(this.lat1);
+  }
+
+  /** Metres from the origin to (lng, lat). */
+  meters(lng: number, lat: number): number {
+    const lat2 = lat * DEG;
+    const sLat = Math.sin((lat2 - this.lat1) / 2);
+    const sLng = Math.sin(((lng - this.origin[0]) * DEG) / 2);
+    const h = Math.min(1, Math.max(0, sLat * sLat + this.cosLat1 * Math.cos(lat2) * sLng * sLng));
+    // Past a quarter turn distanceRadians takes another route: let it.
+    if (h > 0.5) return distanceMeters(this.origin, [lng, lat]);
+    return 2 * Math.atan2(Math.sqrt(h), Math.sqrt(1 - h)) * EARTH_RADIUS_M;
+  }
+}
+
+/**
  * Whether a point lies in a lng/lat rectangle `[[w, s], [e, n]]`, all four edges inclusive.
  * The box is a flat lng/lat rectangle (like MongoDB's `$box`), not a geodesic polygon.
  * Antimeridian: when `w > e` the box wraps, covering `lng ≥ w` or `lng ≤ e`; longitudes are

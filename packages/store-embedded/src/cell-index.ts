@@ -16,7 +16,14 @@
  * queue in increasing distance and the search stops as soon as the next item lies beyond the
  * k-th hit.
  */
-import { circleBounds, distanceMeters, EARTH_RADIUS_M, type LngLat } from "@geomesh/geo";
+import {
+  circleBounds,
+  DistanceFrom,
+  distanceMeters,
+  EARTH_RADIUS_M,
+  type Box,
+  type LngLat,
+} from "@geomesh/geo";
 import {
   CELL_ORDER,
   cellOf,
@@ -226,6 +233,11 @@ export class CellIndex {
   private count = 0;
   private readonly heap = new SearchHeap();
   private readonly item = new Float64Array(6);
+  /** A search's distances and pks of one run of entries (see `distances`). */
+  private scratchD = new Float64Array(64);
+  private scratchPk = new Float64Array(64);
+  /** The cells a seeding queued. */
+  private seen = new Float64Array(16);
   /** Work counter for tests and benchmarks: entries whose distance a search computed. */
   pointsVisited = 0;
 
@@ -412,6 +424,7 @@ export class CellIndex {
    */
   private curveBound(
     point: LngLat,
+    from0: DistanceFrom,
     need: number,
     lower: number,
     upper: number,
@@ -421,14 +434,17 @@ export class CellIndex {
     const at = this.rank(cellOf(point[0], point[1]), starts);
     const from = Math.max(0, at - need);
     const to = Math.min(this.count, at + need);
-    const ds: number[] = [];
-    this.distances(point, from, to, starts, (d) => {
-      if ((strict ? d > lower : d >= lower) && d <= upper) ds.push(d);
-    });
-    if (ds.length < need) return Infinity;
-    ds.sort((a, b) => a - b);
+    const n = this.distances(from0, from, to, starts);
+    const ds = this.scratchD;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const d = ds[i]!;
+      if ((strict ? d > lower : d >= lower) && d <= upper) ds[kept++] = d;
+    }
+    if (kept < need) return Infinity;
+    const sorted = ds.subarray(0, kept).sort();
     // A hair of slack so float noise never cuts off the bounding entry itself.
-    return ds[need - 1]! * (1 + 1e-12) + 1e-9;
+    return sorted[need - 1]! * (1 + 1e-12) + 1e-9;
   }
 
   /** The chunk index holding global rank `r` (r < size). */
@@ -452,6 +468,7 @@ export class CellIndex {
     const hits: IndexHit[] = [];
     if (need <= 0 || this.count === 0) return hits;
     const [plng, plat] = point;
+    const from0 = new DistanceFrom(point);
     const starts = this.ranks();
     const heap = this.heap;
     const item = this.item;
@@ -459,7 +476,7 @@ export class CellIndex {
     // The curve's neighbours bound the answer before the search starts (counting only entries
     // beyond `lower` when a tie-break test may reject those at it), so the search starts from the
     // few cells covering that cap instead of the root.
-    let bound = this.curveBound(point, need, lower, upper, accept !== undefined, starts);
+    let bound = this.curveBound(point, from0, need, lower, upper, accept !== undefined, starts);
     if (bound === Infinity) heap.push(0, 0, 0, 0, 0, this.count);
     else this.seed(point, bound, starts);
     let cutoff = Infinity;
@@ -482,7 +499,7 @@ export class CellIndex {
       const from = item[4]!;
       const to = item[5]!;
       if (to - from <= LEAF || level === CELL_ORDER) {
-        this.pushPoints(plng, plat, from, to, lower, upper, Math.min(bound, cutoff), starts);
+        this.pushPoints(from0, from, to, lower, upper, Math.min(bound, cutoff), starts);
         continue;
       }
       const x = item[2]!;
@@ -516,32 +533,21 @@ export class CellIndex {
    */
   private seed(point: LngLat, r: number, starts: Float64Array): void {
     const boxes = circleBounds(point, r);
-    const cellsAt = (lv: number): number => {
-      const size = 2 ** lv;
-      let total = 0;
-      for (const [[w, s], [e, n]] of boxes) {
-        const x0 = gridIndex(lngFraction(w), size);
-        const x1 = gridIndex(lngFraction(e), size);
-        const y0 = gridIndex(latFraction(s), size);
-        const y1 = gridIndex(latFraction(n), size);
-        total += (x1 - x0 + 1) * (y1 - y0 + 1);
-      }
-      return total;
-    };
     // Start near the cap's own size, then coarsen until few enough cells cover it.
-    const span = Math.max(
-      ...boxes.map(([[w, s], [e, n]]) => Math.max((e - w) / 360, (n - s) / 180)),
-    );
+    let span = 0;
+    for (const [[w, s], [e, n]] of boxes) span = Math.max(span, (e - w) / 360, (n - s) / 180);
     let level = Math.min(
       CELL_ORDER,
       Math.max(0, Math.floor(-Math.log2(Math.max(span, 2 ** -CELL_ORDER))) + 1),
     );
-    while (level > 0 && cellsAt(level) > SEED_CELLS) level -= 1;
+    while (level > 0 && cellsCovering(boxes, level) > SEED_CELLS) level -= 1;
     const size = 2 ** level;
     const span4 = LEAF_SPAN / 4 ** level;
     const lngStep = 360 / size;
     const latStep = 180 / size;
-    const seen = new Set<number>();
+    // Rectangles of one cap may share cells: each cell once (a handful, so a short list).
+    let seen = this.seen;
+    let seenCount = 0;
     const [plng, plat] = point;
     for (const [[w, s], [e, n]] of boxes) {
       const x0 = gridIndex(lngFraction(w), size);
@@ -551,8 +557,9 @@ export class CellIndex {
       for (let x = x0; x <= x1; x++) {
         for (let y = y0; y <= y1; y++) {
           const h = hilbertIndex(x, y, level);
-          if (seen.has(h)) continue;
-          seen.add(h);
+          if (holds(seen, seenCount, h)) continue;
+          if (seenCount === seen.length) seen = this.seen = growCopy(seen);
+          seen[seenCount++] = h;
           const lo = this.rank(h * span4, starts);
           const hi = this.rank((h + 1) * span4, starts);
           if (hi <= lo) continue;
@@ -567,8 +574,7 @@ export class CellIndex {
   }
 
   private pushPoints(
-    plng: number,
-    plat: number,
+    from0: DistanceFrom,
     from: number,
     to: number,
     lower: number,
@@ -576,34 +582,68 @@ export class CellIndex {
     bound: number,
     starts: Float64Array,
   ): void {
-    this.distances([plng, plat], from, to, starts, (d, pk) => {
-      this.pointsVisited += 1;
-      if (d >= lower && d <= upper && d <= bound) this.heap.push(d, -1, pk, 0, 0, 0);
-    });
+    const n = this.distances(from0, from, to, starts);
+    this.pointsVisited += n;
+    const ds = this.scratchD;
+    const pks = this.scratchPk;
+    for (let i = 0; i < n; i++) {
+      const d = ds[i]!;
+      if (d >= lower && d <= upper && d <= bound) this.heap.push(d, -1, pks[i]!, 0, 0, 0);
+    }
   }
 
-  /** Calls `fn` with the exact distance from `point` and the pk of each entry of ranks [from, to). */
-  private distances(
-    point: LngLat,
-    from: number,
-    to: number,
-    starts: Float64Array,
-    fn: (d: number, pk: number) => void,
-  ): void {
+  /**
+   * The exact distance from the origin and the pk of each entry of ranks [from, to), into
+   * `scratchD` / `scratchPk` (grown as needed); returns how many.
+   */
+  private distances(from0: DistanceFrom, from: number, to: number, starts: Float64Array): number {
+    const n = to - from;
+    if (n > this.scratchD.length) {
+      const cap = Math.max(n, 2 * this.scratchD.length);
+      this.scratchD = new Float64Array(cap);
+      this.scratchPk = new Float64Array(cap);
+    }
+    const ds = this.scratchD;
+    const pks = this.scratchPk;
     let ci = this.chunkAtRank(from, starts);
+    let c = this.chunks[ci]!;
     let i = from - starts[ci]!;
-    const here: [number, number] = [0, 0];
-    for (let r = from; r < to; r++) {
-      let c = this.chunks[ci]!;
+    for (let k = 0; k < n; k++) {
       while (i >= c.n) {
         ci += 1;
         i = 0;
         c = this.chunks[ci]!;
       }
-      here[0] = c.lng[i]!;
-      here[1] = c.lat[i]!;
-      fn(distanceMeters(point, here), c.pk[i]!);
+      ds[k] = from0.meters(c.lng[i]!, c.lat[i]!);
+      pks[k] = c.pk[i]!;
       i += 1;
     }
+    return n;
   }
+}
+
+/** How many grid cells of `level` the rectangles touch (a cell shared by two counted twice). */
+function cellsCovering(boxes: readonly Box[], level: number): number {
+  const size = 2 ** level;
+  let total = 0;
+  for (const [[w, s], [e, n]] of boxes) {
+    const x0 = gridIndex(lngFraction(w), size);
+    const x1 = gridIndex(lngFraction(e), size);
+    const y0 = gridIndex(latFraction(s), size);
+    const y1 = gridIndex(latFraction(n), size);
+    total += (x1 - x0 + 1) * (y1 - y0 + 1);
+  }
+  return total;
+}
+
+/** Whether `a[0..n)` holds `v`. */
+function holds(a: Float64Array, n: number, v: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] === v) return true;
+  return false;
+}
+
+function growCopy(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(2 * a.length);
+  b.set(a);
+  return b;
 }

@@ -939,17 +939,18 @@ export class EmbeddedGeoStore implements GeoStore {
     return rows;
   }
 
-  /** The places with these pks: from the memory rows when held, else read from the file. */
-  private placesByPk(c: Compiled, pks: readonly number[]): Map<number, Place> {
-    const map = new Map<number, Place>();
-    if (pks.length === 0) return map;
-    if (this.rows !== undefined) {
+  /**
+   * The places with these pks, in their order (undefined where none): from the memory rows when
+   * held, else read from the file.
+   */
+  private placesByPk(c: Compiled, pks: readonly number[]): (Place | undefined)[] {
+    const places: (Place | undefined)[] = new Array<Place | undefined>(pks.length);
+    if (pks.length === 0) return places;
+    const memory = this.rows;
+    if (memory !== undefined) {
       this.syncCells(c);
-      for (const pk of pks) {
-        const place = this.rows.place(pk);
-        if (place !== undefined) map.set(pk, place);
-      }
-      return map;
+      for (let i = 0; i < pks.length; i++) places[i] = memory.place(pks[i]!);
+      return places;
     }
     // Short lists (every kNN page) bind an IN list — cheaper than building and walking JSON.
     let rows: PlaceRow[];
@@ -967,8 +968,13 @@ export class EmbeddedGeoStore implements GeoStore {
     } else {
       rows = c.rowsByPks.all(JSON.stringify(pks));
     }
-    for (const row of rows) map.set(row[0], toPlace(row));
-    return map;
+    const at = new Map<number, number>();
+    pks.forEach((pk, i) => at.set(pk, i));
+    for (const row of rows) {
+      const i = at.get(row[0]);
+      if (i !== undefined) places[i] = toPlace(row);
+    }
+    return places;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1010,15 +1016,13 @@ export class EmbeddedGeoStore implements GeoStore {
       fetch = limit;
       while (fetch < chosen.length && chosen[fetch]!.d === edge) fetch++;
     }
-    const places = this.placesByPk(
-      c,
-      chosen.slice(0, fetch).map((h) => h.pk),
-    );
+    const pks = new Array<number>(fetch);
+    for (let i = 0; i < fetch; i++) pks[i] = chosen[i]!.pk;
+    const places = this.placesByPk(c, pks);
     const ordered: { place: Place; distance: number; id: string }[] = [];
     for (let i = 0; i < fetch; i++) {
-      const h = chosen[i]!;
-      const place = places.get(h.pk);
-      if (place !== undefined) ordered.push({ place, distance: h.d, id: place.id });
+      const place = places[i];
+      if (place !== undefined) ordered.push({ place, distance: chosen[i]!.d, id: place.id });
     }
     ordered.sort(compareNear);
     const page = ordered.slice(0, limit);
@@ -1204,12 +1208,7 @@ export class EmbeddedGeoStore implements GeoStore {
       pks.push(pk);
       if (pks.length > limit) break;
     }
-    const byPk = this.placesByPk(c, pks);
-    const places: Place[] = [];
-    for (const pk of pks) {
-      const place = byPk.get(pk);
-      if (place !== undefined) places.push(place);
-    }
+    const places = this.placesByPk(c, pks).filter((place) => place !== undefined);
     return this.pageOf(places, limit);
   }
 

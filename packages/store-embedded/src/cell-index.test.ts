@@ -2,7 +2,7 @@ import { distanceMeters, type LngLat } from "@geomesh/geo";
 import { seededRandom } from "@geomesh/geo/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CellIndex, rectDistanceLowerBound } from "./cell-index.js";
+import { CellIndex, type IndexHit, rectDistanceLowerBound } from "./cell-index.js";
 import { cellOf } from "./hilbert-cell.js";
 
 const lng = fc.double({ min: -180, max: 180, noNaN: true });
@@ -20,7 +20,10 @@ interface Entry {
   readonly p: LngLat;
 }
 
-/** The oracle: every entry's exact distance, sorted; the k-th distance and everything tied with it. */
+/**
+ * The oracle: every entry's exact distance and position, sorted; the k-th distance and everything
+ * tied with it.
+ */
 function bruteForce(
   entries: readonly Entry[],
   q: LngLat,
@@ -28,9 +31,9 @@ function bruteForce(
   lower: number,
   upper: number,
   accept?: (pk: number, d: number) => boolean,
-): { pk: number; d: number }[] {
+): IndexHit[] {
   const all = entries
-    .map((e) => ({ pk: e.pk, d: distanceMeters(q, e.p) }))
+    .map((e) => ({ pk: e.pk, d: distanceMeters(q, e.p), lng: e.p[0], lat: e.p[1] }))
     .filter(({ pk, d }) => d >= lower && d <= upper && (accept === undefined || accept(pk, d)))
     .sort((a, b) => a.d - b.d || a.pk - b.pk);
   let take = Math.min(need, all.length);
@@ -39,8 +42,7 @@ function bruteForce(
   return all.slice(0, take);
 }
 
-const sorted = (hits: readonly { pk: number; d: number }[]) =>
-  [...hits].sort((a, b) => a.d - b.d || a.pk - b.pk);
+const sorted = (hits: readonly IndexHit[]) => [...hits].sort((a, b) => a.d - b.d || a.pk - b.pk);
 
 describe("rectDistanceLowerBound", () => {
   it("never exceeds the distance to any point of the rectangle, and is reached at its nearest point", () => {

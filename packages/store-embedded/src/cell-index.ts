@@ -116,7 +116,7 @@ export function rectDistanceLowerBound(
 
 /**
  * A binary min-heap of search items on parallel arrays: nodes (level ≥ 0, grid x, y, rank range)
- * and points (level −1, pk in `x`), keyed by distance.
+ * and points (level −1, pk in `x`, lng in `y`, lat in `from`), keyed by distance.
  */
 class SearchHeap {
   size = 0;
@@ -202,10 +202,12 @@ class SearchHeap {
   }
 }
 
-/** A hit of the search: the row's pk and its exact distance from the query point. */
+/** A hit of the search: the row's pk, its exact distance from the query point and its position. */
 export interface IndexHit {
   readonly pk: number;
   readonly d: number;
+  readonly lng: number;
+  readonly lat: number;
 }
 
 /** Options of `CellIndex.nearest`. */
@@ -233,9 +235,11 @@ export class CellIndex {
   private count = 0;
   private readonly heap = new SearchHeap();
   private readonly item = new Float64Array(6);
-  /** A search's distances and pks of one run of entries (see `distances`). */
+  /** A search's distances, pks and positions of one run of entries (see `distances`). */
   private scratchD = new Float64Array(64);
   private scratchPk = new Float64Array(64);
+  private scratchLng = new Float64Array(64);
+  private scratchLat = new Float64Array(64);
   /** The cells a seeding queued. */
   private seen = new Float64Array(16);
   /** Work counter for tests and benchmarks: entries whose distance a search computed. */
@@ -489,7 +493,7 @@ export class CellIndex {
         const d = item[0]!;
         const pk = item[2]!;
         if (accept !== undefined && !accept(pk, d)) continue;
-        hits.push({ pk, d });
+        hits.push({ pk, d, lng: item[3]!, lat: item[4]! });
         if (hits.length === need) {
           cutoff = d;
           bound = Infinity;
@@ -584,17 +588,17 @@ export class CellIndex {
   ): void {
     const n = this.distances(from0, from, to, starts);
     this.pointsVisited += n;
-    const ds = this.scratchD;
-    const pks = this.scratchPk;
+    const { scratchD: ds, scratchPk: pks, scratchLng: lngs, scratchLat: lats } = this;
     for (let i = 0; i < n; i++) {
       const d = ds[i]!;
-      if (d >= lower && d <= upper && d <= bound) this.heap.push(d, -1, pks[i]!, 0, 0, 0);
+      if (d >= lower && d <= upper && d <= bound)
+        this.heap.push(d, -1, pks[i]!, lngs[i]!, lats[i]!, 0);
     }
   }
 
   /**
-   * The exact distance from the origin and the pk of each entry of ranks [from, to), into
-   * `scratchD` / `scratchPk` (grown as needed); returns how many.
+   * The exact distance from the origin, the pk and the position of each entry of ranks
+   * [from, to), into the scratch arrays (grown as needed); returns how many.
    */
   private distances(from0: DistanceFrom, from: number, to: number, starts: Float64Array): number {
     const n = to - from;
@@ -602,9 +606,10 @@ export class CellIndex {
       const cap = Math.max(n, 2 * this.scratchD.length);
       this.scratchD = new Float64Array(cap);
       this.scratchPk = new Float64Array(cap);
+      this.scratchLng = new Float64Array(cap);
+      this.scratchLat = new Float64Array(cap);
     }
-    const ds = this.scratchD;
-    const pks = this.scratchPk;
+    const { scratchD: ds, scratchPk: pks, scratchLng: lngs, scratchLat: lats } = this;
     let ci = this.chunkAtRank(from, starts);
     let c = this.chunks[ci]!;
     let i = from - starts[ci]!;
@@ -614,8 +619,12 @@ export class CellIndex {
         i = 0;
         c = this.chunks[ci]!;
       }
-      ds[k] = from0.meters(c.lng[i]!, c.lat[i]!);
+      const lng = c.lng[i]!;
+      const lat = c.lat[i]!;
+      ds[k] = from0.meters(lng, lat);
       pks[k] = c.pk[i]!;
+      lngs[k] = lng;
+      lats[k] = lat;
       i += 1;
     }
     return n;

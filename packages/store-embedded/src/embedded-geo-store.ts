@@ -60,7 +60,7 @@ import {
 } from "@geomesh/store";
 import { DENSITY_SAMPLE_SIZE, DensityModel } from "./density-model.js";
 import { filterSql, type FilterSql, type SqlParams } from "./filter-sql.js";
-import { CellIndex } from "./cell-index.js";
+import { CellIndex, type IndexHit } from "./cell-index.js";
 import { MemoryRows, type PlaceRow } from "./memory-rows.js";
 import { type CellRange, cellOf, cellRanges } from "./hilbert-cell.js";
 import { classifySqliteError } from "./sqlite-errors.js";
@@ -117,6 +117,8 @@ export interface EmbeddedQueryStats {
 
 type PointRow = [pk: number, lng: number, lat: number];
 type IdPointRow = [pk: number, id: string, lng: number, lat: number];
+/** A place found in the cell index: its pk and the position its entry carries. */
+type IndexedPoint = Pick<IndexHit, "pk" | "lng" | "lat">;
 type Statement<P extends unknown[], R> = Database.Statement<P, R>;
 /** A statement run with named parameters only. */
 type NamedStatement<R> = Database.Statement<[SqlParams], R>;
@@ -943,15 +945,19 @@ export class EmbeddedGeoStore implements GeoStore {
    * The places with these pks, in their order (undefined where none): from the memory rows when
    * held, else read from the file.
    */
-  private placesByPk(c: Compiled, pks: readonly number[]): (Place | undefined)[] {
-    const places: (Place | undefined)[] = new Array<Place | undefined>(pks.length);
-    if (pks.length === 0) return places;
+  private placesByPk(c: Compiled, points: readonly IndexedPoint[]): (Place | undefined)[] {
+    const places: (Place | undefined)[] = new Array<Place | undefined>(points.length);
+    if (points.length === 0) return places;
     const memory = this.rows;
     if (memory !== undefined) {
       this.syncCells(c);
-      for (let i = 0; i < pks.length; i++) places[i] = memory.place(pks[i]!);
+      for (let i = 0; i < points.length; i++) {
+        const { pk, lng, lat } = points[i]!;
+        places[i] = memory.place(pk, lng, lat);
+      }
       return places;
     }
+    const pks = points.map((p) => p.pk);
     // Short lists (every kNN page) bind an IN list — cheaper than building and walking JSON.
     let rows: PlaceRow[];
     if (pks.length <= MAX_IN_LIST) {
@@ -1016,9 +1022,7 @@ export class EmbeddedGeoStore implements GeoStore {
       fetch = limit;
       while (fetch < chosen.length && chosen[fetch]!.d === edge) fetch++;
     }
-    const pks = new Array<number>(fetch);
-    for (let i = 0; i < fetch; i++) pks[i] = chosen[i]!.pk;
-    const places = this.placesByPk(c, pks);
+    const places = this.placesByPk(c, fetch === chosen.length ? chosen : chosen.slice(0, fetch));
     const ordered: { place: Place; distance: number; id: string }[] = [];
     for (let i = 0; i < fetch; i++) {
       const place = places[i];
@@ -1043,7 +1047,7 @@ export class EmbeddedGeoStore implements GeoStore {
     need: number,
     lower: number,
     upper: number,
-  ): readonly { pk: number; d: number }[] {
+  ): readonly IndexHit[] {
     this.syncCells(c);
     const { cursor } = query;
     const visited = cells.pointsVisited;
@@ -1072,14 +1076,14 @@ export class EmbeddedGeoStore implements GeoStore {
     need: number,
     lower: number,
     maxDistance: number,
-  ): { pk: number; d: number }[] {
+  ): IndexHit[] {
     const { point, cursor } = query;
     let r = f.key === "" ? this.curveBound(c, point, need, lower) : undefined;
     if (r === undefined) {
       this.refreshDensity(c);
       r = this.density.radius(point, need, lower);
     }
-    let hits: { pk: number; d: number }[] = [];
+    let hits: IndexHit[] = [];
     for (;;) {
       const cap = Math.min(r, maxDistance);
       hits = [];
@@ -1093,7 +1097,7 @@ export class EmbeddedGeoStore implements GeoStore {
           compareIds(c.idByPk.get(pk) ?? "", cursor.id) <= 0
         )
           continue;
-        hits.push({ pk, d });
+        hits.push({ pk, d, lng, lat });
       }
       if (hits.length >= need || cap >= maxDistance) break;
       r = hits.length === 0 ? cap * 4 : cap * Math.max(1.5, 1.2 * Math.sqrt(need / hits.length));
@@ -1200,15 +1204,15 @@ export class EmbeddedGeoStore implements GeoStore {
     const params: SqlParams = { ...pre.params, ...f.params };
     if (byId) delete params.ranges;
     if (after !== undefined) params.after = after;
-    const pks: number[] = [];
+    const points: IndexedPoint[] = [];
     this.queryStats.scans += 1;
     for (const [pk, , lng, lat] of st.iterate(params)) {
       this.queryStats.candidates += 1;
       if (!exact([lng, lat])) continue;
-      pks.push(pk);
-      if (pks.length > limit) break;
+      points.push({ pk, lng, lat });
+      if (points.length > limit) break;
     }
-    const places = this.placesByPk(c, pks).filter((place) => place !== undefined);
+    const places = this.placesByPk(c, points).filter((place) => place !== undefined);
     return this.pageOf(places, limit);
   }
 

@@ -43,12 +43,12 @@ describe("MemoryRows", () => {
       row(1_000_003, { name: "far pk" }),
     ];
     for (const r of hostile) rows.put(r);
-    for (const r of hostile) expect(rows.place(r[0])).toEqual(asPlace(r));
-    expect(rows.place(6)).toBeUndefined();
+    for (const r of hostile) expect(rows.place(r[0], r[4], r[5])).toEqual(asPlace(r));
+    expect(rows.place(6, 0, 0)).toBeUndefined();
     expect(rows.size).toBe(hostile.length);
-    expect(rows.place(0)).toBeUndefined();
-    expect(rows.place(6)).toBeUndefined();
-    expect(rows.place(5_000_000)).toBeUndefined();
+    expect(rows.place(0, 0, 0)).toBeUndefined();
+    expect(rows.place(6, 0, 0)).toBeUndefined();
+    expect(rows.place(5_000_000, 0, 0)).toBeUndefined();
     expect(() => rows.put(row(-1))).toThrow(RangeError);
     expect(() => rows.put(row(1.5))).toThrow(RangeError);
   });
@@ -56,7 +56,7 @@ describe("MemoryRows", () => {
   it("turns a lone surrogate into U+FFFD, as the file does", () => {
     const rows = new MemoryRows();
     rows.put(row(1, { name: "x\ud800y" }));
-    expect(rows.place(1)?.name).toBe("x\ufffdy");
+    expect(rows.place(1, 0, 0)?.name).toBe("x\ufffdy");
   });
 
   it("follows puts, replacements and removes like a map", () => {
@@ -76,9 +76,11 @@ describe("MemoryRows", () => {
     }
     expect(rows.size).toBe(model.size);
     for (let pk = 0; pk <= 701; pk++)
-      expect(rows.place(pk)).toEqual(model.has(pk) ? asPlace(model.get(pk)!) : undefined);
+      expect(rows.place(pk, model.get(pk)?.[4] ?? 0, model.get(pk)?.[5] ?? 0)).toEqual(
+        model.has(pk) ? asPlace(model.get(pk)!) : undefined,
+      );
     rows.clear();
     expect(rows.size).toBe(0);
-    expect(rows.place([...model.keys()][0]!)).toBeUndefined();
+    expect(rows.place([...model.keys()][0]!, 0, 0)).toBeUndefined();
   });
 });

@@ -2,9 +2,11 @@
  * The places' rows kept in memory beside the cell index, so a query's hits are read without a
  * B-tree descent each (~2–4 µs per random row in SQLite here, even from its page cache).
  *
- * Each row is one flat string in an array indexed by pk, its coordinates in a typed array beside
- * it — no JS object per place: 1M synthetic places cost ~157 MB (their text, 16 bytes of string
- * header and 24 of slots each) where the rows as read (arrays of strings) took ~470 MB. The
+ * Each row is one flat string in an array indexed by pk — no JS object per place: 1M synthetic
+ * places cost ~140 MB (their text, 16 bytes of string header and 8 of slot each) where the rows as
+ * read (arrays of strings) took ~470 MB. The coordinates are not kept here: every caller holds
+ * them already, from the cell index entry or scan that found the pk (a place's cell entry carries
+ * the row's lng/lat), and reading them from a second array would cost a cache miss per hit. The
  * string is flattened when stored: a concatenation is a V8 rope that keeps its nine parts (and
  * ~580 MB) alive. The SQLite file stays the source of truth: the store fills this from it at open
  * and keeps it in step with every commit (see the store).
@@ -35,8 +37,6 @@ const NUL = "\u0000";
 export class MemoryRows {
   /** Per pk: the row's text (undefined when absent). */
   private text: (string | undefined)[] = [];
-  /** Per pk: lng, lat. */
-  private coords = new Float64Array(0);
   private count = 0;
 
   /** Rows held. */
@@ -46,25 +46,17 @@ export class MemoryRows {
 
   clear(): void {
     this.text = [];
-    this.coords = new Float64Array(0);
     this.count = 0;
   }
 
   put(row: PlaceRow): void {
-    const [pk, id, name, category, lng, lat, tags, properties, updatedAt] = row;
+    const [pk, id, name, category, , , tags, properties, updatedAt] = row;
     if (!Number.isSafeInteger(pk) || pk < 0) throw new RangeError(`memory rows: bad pk ${pk}`);
-    if (2 * pk + 1 >= this.coords.length) {
-      const coords = new Float64Array(Math.max(2 * pk + 2, 2 * this.coords.length, 2048));
-      coords.set(this.coords);
-      this.coords = coords;
-    }
     const rope = `${id}${NUL}${tags}${NUL}${properties}${NUL}${updatedAt}${NUL}${category.length}${NUL}${category}${name}`;
     if (this.text[pk] === undefined) this.count += 1;
     // Through UTF-8 and back: one flat string. A lone surrogate becomes U+FFFD, as it does on its
     // way into the file (SQLite stores UTF-8), so memory and file agree.
     this.text[pk] = Buffer.from(rope, "utf8").toString("utf8");
-    this.coords[2 * pk] = lng;
-    this.coords[2 * pk + 1] = lat;
   }
 
   remove(pk: number): void {
@@ -73,8 +65,11 @@ export class MemoryRows {
     this.count -= 1;
   }
 
-  /** The place at pk, decoded (tags and properties parsed), or undefined. */
-  place(pk: number): Place | undefined {
+  /**
+   * The place at pk, decoded (tags and properties parsed), at the coordinates the caller read
+   * beside its pk (its cell index entry), or undefined.
+   */
+  place(pk: number, lng: number, lat: number): Place | undefined {
     const text = this.text[pk];
     if (text === undefined) return undefined;
     const a = text.indexOf(NUL);
@@ -89,7 +84,7 @@ export class MemoryRows {
       id: text.slice(0, a),
       name: text.slice(categoryEnd),
       category: text.slice(e + 1, categoryEnd),
-      location: { type: "Point", coordinates: [this.coords[2 * pk]!, this.coords[2 * pk + 1]!] },
+      location: { type: "Point", coordinates: [lng, lat] },
       tags: tags === "[]" ? [] : (JSON.parse(tags) as string[]),
       properties: properties === "{}" ? {} : (JSON.parse(properties) as Record<string, unknown>),
       updatedAt: text.slice(c + 1, d),

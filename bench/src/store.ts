@@ -89,7 +89,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     );
     const { coords, rate } = await load(store, n, opts.log);
     const bytes = (await store.stats()).bytes ?? 0;
-    opts.log(`load rate ${fmt.rate(rate)}; file ${(bytes / 2 ** 20).toFixed(0)} MiB`);
+    opts.log(`load rate ${fmt.rate(rate)}; file and WAL ${(bytes / 2 ** 20).toFixed(0)} MiB`);
 
     const t0 = nowMs();
     const index = new KDBush(n);
@@ -177,7 +177,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     ];
     const notes = [
       `${n.toLocaleString("en-US")} points from \`synthetic(n, seed ${DATA_SEED})\` (population-weighted around US cities); ${QUERIES} query points from the same generator (seed ${QUERY_SEED}), after ${WARMUP} warm-up queries; each query timed on both back-to-back.`,
-      `Store: one SQLite file (WAL, synchronous=FULL, default page cache, no mmap) with its in-memory cell index and rows (loaded at open, kept in step with the file): the places next to the query on the Hilbert curve bound the radius, then best-first search from the few cells covering that cap with exact spherical distances — ${(candidates / QUERIES).toFixed(1)} distances computed per query on average (${(scans / QUERIES).toFixed(2)} searches); then the hits' rows are read from memory (one string per place) and decoded into places; an unfiltered near() whose memory is current runs without a SQLite transaction (one \`PRAGMA data_version\` read tells whether another process wrote); file ${(bytes / 2 ** 20).toFixed(0)} MiB.`,
+      `Store: one SQLite file (WAL, synchronous=FULL, default page cache, no mmap) with its in-memory cell index and rows (loaded at open, kept in step with the file): the places next to the query on the Hilbert curve bound the radius, then best-first search from the few cells covering that cap with exact spherical distances — ${(candidates / QUERIES).toFixed(1)} distances computed per query on average (${(scans / QUERIES).toFixed(2)} searches); then the hits' rows are read from memory (one string per place) and decoded into places; an unfiltered near() whose memory is current runs without a SQLite transaction (one \`PRAGMA data_version\` read tells whether another process wrote); file and WAL ${(bytes / 2 ** 20).toFixed(0)} MiB.`,
       `geokdbush returns indexes into an in-memory array (kd-tree built in ${kdBuildMs.toFixed(0)} ms). store.near() also reads the hits' rows and decodes them into places; the index-phase row isolates the part comparable to around().`,
       `Load: ${BATCH.toLocaleString("en-US")} places per upsert batch (the most one \`place.upsert\` takes), generated before the clock starts; each batch one fsync'd transaction (the durable default); every place also writes its outbox change (the place as JSON) and its in-memory index entry.`,
     ];

@@ -46,6 +46,37 @@ describe("embedded store specifics", () => {
     expect(large).toBeGreaterThan(3 * small);
   });
 
+  it("makes new files with 16 KiB pages (or pageSize), leaves an existing file's alone, refuses odd sizes", async () => {
+    const pageSizeOf = (path: string): number => {
+      const raw = new Database(path, { readonly: true });
+      const size = raw.pragma("page_size", { simple: true }) as number;
+      raw.close();
+      return size;
+    };
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    await store.upsert([place("a", [1, 2])]);
+    await store.close();
+    expect(pageSizeOf(path)).toBe(16_384);
+
+    const small = fresh();
+    const made = new EmbeddedGeoStore({ path: small, region: "NE", pageSize: 4096 });
+    await made.init();
+    await made.upsert([place("a", [1, 2])]);
+    await made.close();
+    const reopened = new EmbeddedGeoStore({ path: small, region: "NE", pageSize: 65_536 });
+    await reopened.init();
+    expect((await reopened.get("a"))?.id).toBe("a");
+    await reopened.close();
+    expect(pageSizeOf(small)).toBe(4096);
+
+    for (const pageSize of [0, 1000, 256, 131_072, 4096.5, Number.NaN]) {
+      const bad = new EmbeddedGeoStore({ path: fresh(), region: "NE", pageSize });
+      await expect(bad.init()).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    }
+  });
+
   it("uses WAL journaling in the file it creates", async () => {
     const path = fresh();
     const store = new EmbeddedGeoStore({ path, region: "NE" });

@@ -14,12 +14,15 @@ import {
   encodeWorkerHeartbeat,
   encodeWorkerRequest,
   encodeWorkerUpAck,
+  type BackendMessage,
   parseBackend,
+  parseBatch,
   parseBrokerToClient,
   parseFrontend,
   type OutFrame,
 } from "./codec.js";
-import { Flag } from "./frames.js";
+import { SendBatcher } from "./batch.js";
+import { Flag, GMPW01 } from "./frames.js";
 import {
   DEFAULT_HEARTBEAT,
   DEFAULT_NON_IDEMPOTENT_SERVICES,
@@ -139,6 +142,8 @@ interface WorkerEntry {
   readonly dialect: "mdp" | "gmp";
   readonly services: readonly string[];
   readonly credit: number;
+  /** GMP worker that reads BATCH: what one turn sends it goes out as one message. */
+  readonly batch: boolean;
   readonly inflight: Map<string, Pending>;
   lastSeen: number;
   draining: boolean;
@@ -435,6 +440,7 @@ export class Broker {
       this.toWorker(w, encodeWorkerDisconnect(w.dialect, "broker shutting down"));
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.workerBatches.flush();
     // Let queued sends leave before closing (linger is 0).
     await new Promise((r) => setTimeout(r, 20));
     this.frontend?.close();
@@ -881,9 +887,26 @@ export class Broker {
   private onBackend(msg: Buffer[]): void {
     const identity = msg[0];
     if (!identity) return;
+    const batch = parseBatch(msg, 1);
+    if (batch === undefined) {
+      this.onWorkerMessage(identity, msg.slice(1));
+      return;
+    }
+    if (!Array.isArray(batch)) {
+      this.onWorkerMessage(identity, msg.slice(1), batch);
+      return;
+    }
+    for (const frames of batch) this.onWorkerMessage(identity, frames);
+  }
+
+  /** One message from a worker (`frames` after the identity; `parsed` when already known). */
+  private onWorkerMessage(
+    identity: Buffer,
+    frames: Buffer[],
+    parsed: BackendMessage = parseBackend(frames),
+  ): void {
     const id = identity.toString("latin1");
     const worker = this.workers.get(id);
-    const parsed = parseBackend(msg.slice(1));
     const now = Date.now();
     if (worker) worker.lastSeen = now;
     switch (parsed.kind) {
@@ -918,14 +941,14 @@ export class Broker {
           );
           return;
         }
-        this.addWorker(identity, id, parsed.dialect, parsed.services, parsed.credit, now);
+        this.addWorker(identity, id, parsed, now);
         return;
       case "heartbeat":
         if (!worker)
           this.toBackend(
             identity,
             encodeWorkerDisconnect(
-              msg[2]?.toString("latin1") === "MDPW01" ? "mdp" : "gmp",
+              frames[1]?.toString("latin1") === "MDPW01" ? "mdp" : "gmp",
               "unknown worker",
             ),
           );
@@ -954,9 +977,7 @@ export class Broker {
   private addWorker(
     identity: Buffer,
     id: string,
-    dialect: "mdp" | "gmp",
-    services: string[],
-    credit: number,
+    { dialect, services, credit, batch }: BackendMessage & { kind: "ready" },
     now: number,
   ): void {
     const worker: WorkerEntry = {
@@ -965,6 +986,7 @@ export class Broker {
       dialect,
       services: [...new Set(services)],
       credit,
+      batch: dialect === "gmp" && batch,
       inflight: new Map(),
       lastSeen: now,
       draining: false,
@@ -973,7 +995,10 @@ export class Broker {
     this.servedCache = undefined;
     for (const name of worker.services) this.serviceEntry(name).workers.push(worker);
     if (dialect === "gmp")
-      this.toWorker(worker, encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness));
+      this.toWorker(
+        worker,
+        encodeWorkerUpAck(this.heartbeat.intervalMs, this.heartbeat.liveness, true),
+      );
     this.log.info(
       { worker: hex(identity), dialect, services: worker.services, credit },
       "worker registered",
@@ -1626,8 +1651,14 @@ export class Broker {
     sendNow(socket, frames, this.onBackendSendError);
   }
 
+  /** What one turn sends to each BATCH-reading worker, sent at the turn's end. */
+  private readonly workerBatches = new SendBatcher<Buffer>(GMPW01, (identity, frames) =>
+    this.toBackend(identity, frames),
+  );
+
   private toWorker(worker: WorkerEntry, frames: OutFrame[]): void {
-    this.toBackend(worker.identity, frames);
+    if (worker.batch) this.workerBatches.push(worker.id, worker.identity, frames);
+    else this.toBackend(worker.identity, frames);
   }
 
   private onSendError(socket: string, err: Error): void {

@@ -10,6 +10,7 @@ import {
   Verb,
   frame,
 } from "./frames.js";
+import { MAX_BATCH_MESSAGES, unpackMessages } from "./batch.js";
 
 /**
  * Parsers and encoders for every message on the broker's frontend and backend. Parsers take
@@ -202,6 +203,8 @@ export type BackendMessage =
       readonly dialect: "mdp" | "gmp";
       readonly services: string[];
       readonly credit: number;
+      /** The worker reads BATCH (`+batch` in its UP). */
+      readonly batch: boolean;
     }
   | {
       readonly kind: "reply";
@@ -219,6 +222,45 @@ export type BackendMessage =
 const STATUS_MIN = 100;
 const STATUS_MAX = 599;
 
+/** The UP option by which a worker says it reads BATCH. */
+const BATCH_OPTION = "+batch";
+
+/** Whether a frame starts `GMPW01 BATCH ` (any case of the verb): the cheap test before parsing. */
+function looksLikeBatch(f: Buffer): boolean {
+  return (
+    f.length > 13 &&
+    f[6] === 0x20 &&
+    f[12] === 0x20 &&
+    (f[7]! | 0x20) === 0x62 &&
+    (f[8]! | 0x20) === 0x61 &&
+    (f[9]! | 0x20) === 0x74 &&
+    (f[10]! | 0x20) === 0x63 &&
+    (f[11]! | 0x20) === 0x68
+  );
+}
+
+/**
+ * The messages of a GMP worker BATCH (`["GMPW01 BATCH <n>", packed]`, n 2..1024), malformed
+ * when it is one but does not hold exactly n messages, undefined when `frames` (from index
+ * `from`) is no BATCH.
+ * The messages inside are parsed like any other (a BATCH inside one is malformed there).
+ */
+export function parseBatch(
+  frames: readonly Buffer[],
+  from = 0,
+): Buffer[][] | Malformed | undefined {
+  const first = frames[from];
+  if (first === undefined || !looksLikeBatch(first)) return undefined;
+  const cmd = splitCommand(first, GMPW01);
+  if (!cmd || cmd.verb !== Verb.BATCH) return undefined;
+  const n = uintToken(cmd.args[0], MAX_BATCH_MESSAGES);
+  if (n === undefined || n < 2 || cmd.args.length !== 1 || frames.length !== from + 2)
+    return malformed(`BATCH needs a count 2..${MAX_BATCH_MESSAGES} and one packed frame`);
+  return (
+    unpackMessages(frames[from + 1]!, n) ?? malformed("BATCH frame does not hold its messages")
+  );
+}
+
 /** Parses a backend message after the ROUTER identity frame. */
 export function parseBackend(frames: readonly Buffer[]): BackendMessage {
   const first = frames[0];
@@ -233,7 +275,7 @@ export function parseBackend(frames: readonly Buffer[]): BackendMessage {
       case MdpCommand.READY: {
         const svc = serviceName(frames[3]);
         if (!svc || frames.length !== 4) return malformed("READY needs exactly one service name");
-        return { kind: "ready", dialect: "mdp", services: [svc.name], credit: 1 };
+        return { kind: "ready", dialect: "mdp", services: [svc.name], credit: 1, batch: false };
       }
       case MdpCommand.REPLY: {
         // ["", MDPW01, REPLY, client-address, "", body...]: the broker put the request key in
@@ -274,16 +316,20 @@ function parseGmpWorker(frames: readonly Buffer[]): BackendMessage {
       const credit = uintToken(a[0], Limits.maxCredit);
       if (credit === undefined || credit < 1)
         return malformed(`UP credit must be 1..${Limits.maxCredit}`);
-      const names = a.slice(1);
+      // Tokens starting with "+" are options (unknown ones ignored), the rest service names.
+      const options = a.slice(1).filter((t) => t.startsWith("+"));
+      const names = a.slice(1).filter((t) => !t.startsWith("+"));
       if (names.length === 0 || names.length > Limits.maxServicesPerWorker || frames.length !== 1)
         return malformed(`UP needs 1..${Limits.maxServicesPerWorker} service names`);
+      if (options.length > 8) return malformed("UP takes at most 8 options");
       const services: string[] = [];
       for (const n of names) {
         const svc = tokenOf(n, Limits.maxServiceBytes);
         if (svc === undefined) return malformed("bad service name in UP");
         services.push(svc.toLowerCase());
       }
-      return { kind: "ready", dialect: "gmp", services, credit };
+      const batch = options.some((o) => o.toLowerCase() === BATCH_OPTION);
+      return { kind: "ready", dialect: "gmp", services, credit, batch };
     }
     case Verb.PARTIAL:
     case Verb.FINAL: {
@@ -403,9 +449,12 @@ export function encodeWorkerDisconnect(dialect: "mdp" | "gmp", reason = ""): Out
     : [`${GMPW01} ${Verb.DISCONNECT}`, Buffer.from(reason.slice(0, 200), "utf8")];
 }
 
-/** Broker → GMP worker: UP accepted (status 200), with the heartbeat the broker dictates. */
-export function encodeWorkerUpAck(intervalMs: number, liveness: number): OutFrame[] {
-  return [line(`${GMPW01} ${Verb.UP} 200 ${intervalMs} ${liveness}`)];
+/**
+ * Broker → GMP worker: UP accepted (status 200), with the heartbeat the broker dictates; `batch`
+ * when the broker reads BATCH from this worker.
+ */
+export function encodeWorkerUpAck(intervalMs: number, liveness: number, batch = false): OutFrame[] {
+  return [line(`${GMPW01} ${Verb.UP} 200 ${intervalMs} ${liveness}${batch ? " batch" : ""}`)];
 }
 
 export function encodeWorkerCancel(key: string): OutFrame[] {
@@ -414,8 +463,14 @@ export function encodeWorkerCancel(key: string): OutFrame[] {
 
 // Worker side --------------------------------------------------------------------------------
 
-export function encodeWorkerUp(credit: number, services: readonly string[]): OutFrame[] {
-  return [line(`${GMPW01} ${Verb.UP} ${credit} ${services.join(" ")}`)];
+export function encodeWorkerUp(
+  credit: number,
+  services: readonly string[],
+  batch = false,
+): OutFrame[] {
+  return [
+    line(`${GMPW01} ${Verb.UP} ${credit} ${services.join(" ")}${batch ? ` ${BATCH_OPTION}` : ""}`),
+  ];
 }
 
 export function encodeWorkerVerb(verb: typeof Verb.HEARTBEAT | typeof Verb.DOWN): OutFrame[] {
@@ -444,7 +499,13 @@ export type BrokerToWorker =
     }
   | { readonly kind: "cancel"; readonly key: string }
   | { readonly kind: "heartbeat" }
-  | { readonly kind: "up"; readonly intervalMs: number; readonly liveness: number }
+  | {
+      readonly kind: "up";
+      readonly intervalMs: number;
+      readonly liveness: number;
+      /** The broker reads BATCH from this worker. */
+      readonly batch: boolean;
+    }
   | { readonly kind: "disconnect"; readonly reason: string }
   | Malformed;
 
@@ -489,7 +550,7 @@ export function parseBrokerToWorker(frames: readonly Buffer[]): BrokerToWorker {
       const intervalMs = uintToken(a[1], 600_000);
       const liveness = uintToken(a[2], 1000);
       if (a[0] !== "200" || !intervalMs || !liveness) return malformed("bad UP reply");
-      return { kind: "up", intervalMs, liveness };
+      return { kind: "up", intervalMs, liveness, batch: a.slice(3).includes("batch") };
     }
     case Verb.DISCONNECT:
       return { kind: "disconnect", reason: frames[1]?.toString("utf8").slice(0, 200) ?? "" };

@@ -32,6 +32,7 @@ export const Verb = {
   FINAL: "FINAL",
   CANCEL: "CANCEL",
   DISCONNECT: "DISCONNECT",
+  BATCH: "BATCH",
 } as const;
 export type Verb = (typeof Verb)[keyof typeof Verb];
 

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
+import { packMessages } from "./batch.js";
 import type { Broker } from "./broker.js";
+import { parseBatch } from "./codec.js";
 import type { Client } from "./client.js";
 import { TRANSPORTS, waitFor } from "./testing/index.js";
 import {
@@ -249,7 +251,9 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     raw.connect(broker.endpoints.backend);
     await raw.send(["GMPW01 up 2 Mixed.Case"]);
     const ack = text(await receiveWithin(raw));
-    expect(ack).toEqual([`GMPW01 UP 200 ${FAST_HEARTBEAT.intervalMs} ${FAST_HEARTBEAT.liveness}`]);
+    expect(ack).toEqual([
+      `GMPW01 UP 200 ${FAST_HEARTBEAT.intervalMs} ${FAST_HEARTBEAT.liveness} batch`,
+    ]);
     const client = track(startClient(broker));
     const pending = client.request("MIXED.case", "body");
     const req = text(await receiveWithin(raw));
@@ -258,6 +262,76 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     await raw.send([`GMPW01 final ${key} 200`, "answer"]);
     expect((await pending).body.map(String)).toEqual(["answer"]);
     raw.close();
+  });
+
+  it("sends a burst to a worker that offers +batch as BATCHes, reads its BATCH of replies, and never batches to one that does not", async () => {
+    broker = await startBroker(transport);
+    const raw = new zmq.Dealer({ linger: 0 });
+    raw.connect(broker.endpoints.backend);
+    await raw.send(["GMPW01 UP 200 t.burst +batch +unknown-option"]);
+    expect(text(await receiveWithin(raw))[0]).toMatch(/^GMPW01 UP 200 \d+ \d+ batch$/);
+    const plain = new zmq.Dealer({ linger: 0 });
+    plain.connect(broker.endpoints.backend);
+    await plain.send(["GMPW01 UP 200 t.plain"]);
+    await receiveWithin(plain);
+    const client = track(startClient(broker));
+    const burst = Array.from({ length: 200 }, (_, i) => client.request("t.burst", `b${i}`));
+    const plainBurst = Array.from({ length: 50 }, (_, i) => client.request("t.plain", `p${i}`));
+
+    // Every message is a REQUEST or a BATCH of them; a burst of 200 in one turn makes BATCHes.
+    const requests: string[][] = [];
+    let batches = 0;
+    while (requests.length < 200) {
+      const msg = await receiveWithin(raw);
+      const inner = parseBatch(msg);
+      if (Array.isArray(inner)) batches += 1;
+      for (const m of Array.isArray(inner) ? inner : [msg]) requests.push(text(m));
+    }
+    expect(batches).toBeGreaterThan(0);
+    for (const r of requests) expect(r[0]).toMatch(/^GMPW01 REQUEST \S+ t\.burst /);
+    // All 200 answers in one BATCH (reversed): each reaches its request.
+    const finals = requests
+      .reverse()
+      .map((r) => [`GMPW01 FINAL ${r[0]!.split(" ")[2]} 200`, `re:${r[1]}`]);
+    await raw.send([`GMPW01 BATCH ${finals.length}`, packMessages(finals)]);
+    const answers = await Promise.all(burst);
+    answers.forEach((a, i) => expect(a.body.map(String)).toEqual([`re:b${i}`]));
+
+    const plainKeys: string[] = [];
+    while (plainKeys.length < 50) {
+      const msg = text(await receiveWithin(plain));
+      expect(msg[0]).toMatch(/^GMPW01 REQUEST \S+ t\.plain /);
+      plainKeys.push(msg[0]!.split(" ")[2]!);
+    }
+    for (const key of plainKeys) await plain.send([`GMPW01 FINAL ${key} 200`, "ok"]);
+    expect((await Promise.all(plainBurst)).every((a) => a.status === 200)).toBe(true);
+    raw.close();
+    plain.close();
+  });
+
+  it("disconnects a worker whose BATCH does not hold its count, or holds a BATCH", async () => {
+    broker = await startBroker(transport);
+    for (const bad of [
+      ["GMPW01 BATCH 3", packMessages([["GMPW01 HEARTBEAT"], ["GMPW01 HEARTBEAT"]])],
+      [
+        "GMPW01 BATCH 2",
+        packMessages([
+          ["GMPW01 HEARTBEAT"],
+          ["GMPW01 BATCH 2", packMessages([["GMPW01 HEARTBEAT"], ["GMPW01 HEARTBEAT"]])],
+        ]),
+      ],
+    ]) {
+      const raw = new zmq.Dealer({ linger: 0 });
+      raw.connect(broker.endpoints.backend);
+      await raw.send(["GMPW01 UP 2 t.bad +batch"]);
+      await receiveWithin(raw);
+      await raw.send(bad);
+      const reply = text(await receiveWithin(raw));
+      expect(reply[0]).toBe("GMPW01 DISCONNECT");
+      expect(reply[1]).toMatch(/malformed/);
+      raw.close();
+    }
+    expect(broker.counters.malformedBackend).toBe(2);
   });
 
   it("re-dispatches reads and fails writes with 503 when a GMP worker dies; a dead worker's late reply is dropped", async () => {

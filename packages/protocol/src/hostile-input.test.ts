@@ -2,7 +2,14 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import type { Broker } from "./broker.js";
-import { parseBackend, parseBrokerToClient, parseBrokerToWorker, parseFrontend } from "./codec.js";
+import { packMessages } from "./batch.js";
+import {
+  parseBackend,
+  parseBatch,
+  parseBrokerToClient,
+  parseBrokerToWorker,
+  parseFrontend,
+} from "./codec.js";
 import { waitFor } from "./testing/index.js";
 import { startBroker, startClient, startWorker } from "./testing/fixtures.js";
 
@@ -36,6 +43,8 @@ const frameArb = fc.oneof(
         "CANCEL",
         "DOWN",
         "DISCONNECT",
+        "BATCH",
+        "batch",
         "X",
       ),
       fc.array(
@@ -49,7 +58,22 @@ const frameArb = fc.oneof(
     )
     .map(([h, v, args]) => Buffer.from([h, v, ...args].join(" "), "latin1")),
 );
-const messageArb = fc.array(frameArb, { minLength: 0, maxLength: 10 });
+/** A BATCH command and a packed frame: well formed, cut short, padded or with a wrong count. */
+const batchArb = fc
+  .tuple(
+    fc.array(fc.array(frameArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+    fc.integer({ min: -2, max: 2 }),
+    fc.integer({ min: -6, max: 3 }),
+  )
+  .map(([messages, countSkew, cut]) => {
+    const packed = packMessages(messages);
+    const body =
+      cut < 0
+        ? packed.subarray(0, Math.max(0, packed.length + cut))
+        : Buffer.concat([packed, Buffer.alloc(cut)]);
+    return [Buffer.from(`GMPW01 BATCH ${messages.length + countSkew}`, "latin1"), body];
+  });
+const messageArb = fc.oneof(fc.array(frameArb, { minLength: 0, maxLength: 10 }), batchArb);
 
 describe("parsers", () => {
   it("never throw on random multipart messages", () => {
@@ -64,6 +88,8 @@ describe("parsers", () => {
           const result = parse(frames);
           expect(typeof result.kind).toBe("string");
         }
+        const batch = parseBatch(frames);
+        if (batch !== undefined && !Array.isArray(batch)) expect(batch.kind).toBe("malformed");
       }),
       { numRuns: 20_000 },
     );

@@ -5,11 +5,14 @@ import {
   encodeWorkerReply,
   encodeWorkerUp,
   encodeWorkerVerb,
+  type BrokerToWorker,
+  parseBatch,
   parseBrokerToWorker,
   type OutFrame,
 } from "./codec.js";
+import { SendBatcher } from "./batch.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
-import { Flag, Verb } from "./frames.js";
+import { Flag, GMPW01, Verb } from "./frames.js";
 import {
   type CurveOptions,
   type SocketLimits,
@@ -63,6 +66,11 @@ export interface WorkerOptions {
   readonly limits?: SocketLimits;
   readonly curve?: CurveOptions;
   readonly logger?: Logger;
+  /**
+   * Offer BATCH to the broker (default true): what one event-loop turn sends goes out as one
+   * message, and the broker may send its requests likewise (docs/protocol.md).
+   */
+  readonly batch?: boolean;
 }
 
 export interface WorkerCounters {
@@ -158,6 +166,13 @@ export class Worker {
   private session = 0;
   private lastHeard = 0;
   private registered = false;
+  /** The broker's UP reply said it reads BATCH from this connection. */
+  private batching = false;
+  /** Replies of one turn, sent at its end as one message (while `batching`). */
+  private readonly batches = new SendBatcher<undefined>(GMPW01, (_, frames) => {
+    const socket = this.socket;
+    if (socket) sendNow(socket, frames, this.onSendError);
+  });
   private backoff: number;
   private hbTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -263,6 +278,7 @@ export class Worker {
     clearInterval(this.hbTimer);
     clearInterval(this.sweepTimer);
     clearTimeout(this.reconnectTimer);
+    this.batches.flush();
     this.socket?.close();
     await this.loop;
     this.state = "stopped";
@@ -276,8 +292,11 @@ export class Worker {
     socket.connect(this.options.endpoint);
     this.socket = socket;
     this.registered = false;
+    this.batching = false;
     this.lastHeard = Date.now();
-    this.send(encodeWorkerUp(this.concurrency, [...this.handlers.keys()]));
+    this.send(
+      encodeWorkerUp(this.concurrency, [...this.handlers.keys()], this.options.batch !== false),
+    );
     this.loop = this.receiveLoop(socket);
     this.restartHeartbeat();
     this.log.debug({ endpoint: this.options.endpoint, session: this.session }, "worker connecting");
@@ -312,6 +331,9 @@ export class Worker {
     for (const r of this.running.values())
       r.abort(new GeomeshError("BROKER_UNAVAILABLE", "connection to the broker was lost"));
     this.registered = false;
+    // What was queued for the old connection is not for the next one.
+    this.batching = false;
+    this.batches.clear();
     this.socket?.close();
     this.socket = undefined;
     clearTimeout(this.reconnectTimer);
@@ -330,8 +352,15 @@ export class Worker {
   }
 
   private onMessage(msg: Buffer[]): void {
+    const batch = parseBatch(msg);
+    if (batch === undefined) this.onBrokerMessage(parseBrokerToWorker(msg));
+    else if (Array.isArray(batch))
+      for (const frames of batch) this.onBrokerMessage(parseBrokerToWorker(frames));
+    else this.onBrokerMessage(batch);
+  }
+
+  private onBrokerMessage(parsed: BrokerToWorker): void {
     this.lastHeard = Date.now();
-    const parsed = parseBrokerToWorker(msg);
     switch (parsed.kind) {
       case "malformed":
         this.counters.malformed += 1;
@@ -339,6 +368,7 @@ export class Worker {
         return;
       case "up":
         this.registered = true;
+        this.batching = parsed.batch && this.options.batch !== false;
         this.backoff = this.reconnectOpts.initialMs;
         if (
           parsed.intervalMs !== this.heartbeat.intervalMs ||
@@ -472,7 +502,8 @@ export class Worker {
   private send(frames: OutFrame[]): void {
     const socket = this.socket;
     if (!socket) return;
-    sendNow(socket, frames, this.onSendError);
+    if (this.batching) this.batches.push("broker", undefined, frames);
+    else sendNow(socket, frames, this.onSendError);
   }
 }
 

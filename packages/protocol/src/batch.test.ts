@@ -5,6 +5,7 @@ import { MAX_BATCH_MESSAGES, packMessages, SendBatcher, unpackMessages } from ".
 import { type OutFrame, parseBatch } from "./codec.js";
 import { uniqueAddress, waitFor } from "./testing/index.js";
 import { receiveWithin, text } from "./testing/fixtures.js";
+import { Client } from "./client.js";
 import { Worker } from "./worker.js";
 
 const frames = fc.array(
@@ -91,46 +92,57 @@ describe("parseBatch", () => {
 });
 
 describe("SendBatcher", () => {
-  it("sends what one turn queued to a peer as one BATCH, in order, and a lone message as itself", async () => {
+  it("sends a turn's first message to a peer at once and the rest of the turn as one BATCH, in order", async () => {
     const sent: [string, OutFrame[]][] = [];
     const batcher = new SendBatcher<string>("GMPW01", (dest, f) => sent.push([dest, f]));
     batcher.push("a", "A", ["GMPW01 REQUEST k1 s 0 1 -", Buffer.from("one")]);
     batcher.push("b", "B", ["GMPW01 HEARTBEAT"]);
     batcher.push("a", "A", ["GMPW01 CANCEL k0"]);
     batcher.push("a", "A", ["GMPW01 REQUEST k2 s 0 1 -", "two"]);
-    expect(sent).toEqual([]);
+    batcher.push("b", "B", ["GMPW01 HEARTBEAT 2"]);
+    expect(sent).toEqual([
+      ["A", ["GMPW01 REQUEST k1 s 0 1 -", Buffer.from("one")]],
+      ["B", ["GMPW01 HEARTBEAT"]],
+    ]);
     await nextTurn();
-    expect(sent.map(([dest]) => dest).sort()).toEqual(["A", "B"]);
-    const toA = sent.find(([dest]) => dest === "A")![1];
+    expect(sent).toHaveLength(4);
+    const toA = sent.find(([dest, f], i) => i >= 2 && dest === "A")![1];
     expect(parseBatch(asBuffers(toA))).toEqual(
-      [
-        ["GMPW01 REQUEST k1 s 0 1 -", "one"],
-        ["GMPW01 CANCEL k0"],
-        ["GMPW01 REQUEST k2 s 0 1 -", "two"],
-      ].map(asBuffers),
+      [["GMPW01 CANCEL k0"], ["GMPW01 REQUEST k2 s 0 1 -", "two"]].map(asBuffers),
     );
-    expect(sent.find(([dest]) => dest === "B")![1]).toEqual(["GMPW01 HEARTBEAT"]);
-    sent.length = 0;
+    expect(sent.find(([dest], i) => i >= 2 && dest === "B")![1]).toEqual(["GMPW01 HEARTBEAT 2"]);
+    // A new turn: its first message goes at once again, and nothing is left over.
+    batcher.push("a", "A", ["GMPW01 HEARTBEAT"]);
+    expect(sent).toHaveLength(5);
     await nextTurn();
-    expect(sent).toEqual([]);
+    expect(sent).toHaveLength(5);
   });
 
-  it("sends a full queue at once, flushes on demand and forgets on clear", () => {
+  it("sends a full queue at once, flushes on demand, forgets on clear and reports send errors per message", () => {
     const sent: OutFrame[][] = [];
-    const batcher = new SendBatcher<undefined>("GMPW01", (_, f) => sent.push(f));
+    const errors: string[] = [];
+    const batcher = new SendBatcher<undefined>("GMPW01", (_, f, onErrors) => {
+      sent.push(f);
+      for (const onError of onErrors) onError(new Error(`failed ${sent.length}`));
+    });
+    batcher.push("x", undefined, ["GMPW01 HEARTBEAT"], (e) => errors.push(`first: ${e.message}`));
     for (let i = 0; i < MAX_BATCH_MESSAGES; i++)
-      batcher.push("x", undefined, [`GMPW01 FINAL k${i} 200`]);
-    expect(sent).toHaveLength(1);
-    expect(parseBatch(asBuffers(sent[0]!))).toHaveLength(MAX_BATCH_MESSAGES);
-    batcher.push("x", undefined, [`GMPW01 FINAL big 200`, Buffer.alloc(2 << 20)]);
+      batcher.push("x", undefined, [`GMPW01 FINAL k${i} 200`], (e) => errors.push(e.message));
     expect(sent).toHaveLength(2);
+    expect(parseBatch(asBuffers(sent[1]!))).toHaveLength(MAX_BATCH_MESSAGES);
+    expect(errors).toHaveLength(1 + MAX_BATCH_MESSAGES);
+    expect(errors[0]).toBe("first: failed 1");
+    expect(errors[1]).toBe("failed 2");
+    batcher.push("x", undefined, [`GMPW01 FINAL big 200`, Buffer.alloc(2 << 20)]);
+    expect(sent).toHaveLength(3);
     batcher.push("x", undefined, ["GMPW01 HEARTBEAT"]);
     batcher.flush();
-    expect(sent[2]).toEqual(["GMPW01 HEARTBEAT"]);
+    expect(sent[3]).toEqual(["GMPW01 HEARTBEAT"]);
+    batcher.push("x", undefined, ["GMPW01 HEARTBEAT"]);
     batcher.push("x", undefined, ["GMPW01 HEARTBEAT"]);
     batcher.clear();
     batcher.flush();
-    expect(sent).toHaveLength(3);
+    expect(sent).toHaveLength(5);
   });
 });
 
@@ -161,10 +173,11 @@ describe("a Worker facing a raw broker", () => {
       expect(up).toBe("GMPW01 UP 8 t.echo +batch");
       const requests = [0, 1, 2].map((i) => [`GMPW01 REQUEST k${i} t.echo 0 1 -`, `m${i}`]);
       await router.send([id, "GMPW01 BATCH 3", packMessages(requests)]);
-      const [, ...reply] = await receiveWithin(router);
-      expect(text(reply)[0]).toBe("GMPW01 BATCH 3");
-      expect((parseBatch(reply) as Buffer[][]).map(text)).toEqual([
-        ["GMPW01 FINAL k0 200", "m0"],
+      // The turn's first reply at once, the other two as one BATCH at its end.
+      expect(text((await receiveWithin(router)).slice(1))).toEqual(["GMPW01 FINAL k0 200", "m0"]);
+      const [, ...rest] = await receiveWithin(router);
+      expect(text(rest)[0]).toBe("GMPW01 BATCH 2");
+      expect((parseBatch(rest) as Buffer[][]).map(text)).toEqual([
         ["GMPW01 FINAL k1 200", "m1"],
         ["GMPW01 FINAL k2 200", "m2"],
       ]);
@@ -195,6 +208,82 @@ describe("a Worker facing a raw broker", () => {
     } finally {
       await worker.stop(0);
       router.close();
+    }
+  });
+});
+
+describe("a Client facing a raw broker", () => {
+  async function rawBroker(batch?: boolean) {
+    const router = new zmq.Router({ linger: 0 });
+    const endpoint = uniqueAddress("inproc", "raw-frontend");
+    await router.bind(endpoint);
+    const client = new Client({ endpoint, ...(batch === undefined ? {} : { batch }) });
+    return { router, client };
+  }
+
+  /** Receives until `n` requests arrived; returns them and how many messages were BATCHes. */
+  async function requests(router: zmq.Router, n: number) {
+    const got: { id: Buffer; frames: string[] }[] = [];
+    let batches = 0;
+    while (got.length < n) {
+      const [id, ...frames] = await receiveWithin(router);
+      const inner = parseBatch(frames, 0, "GMPC01");
+      if (Array.isArray(inner)) batches += 1;
+      for (const m of Array.isArray(inner) ? inner : [frames]) {
+        const t = text(m);
+        if (t[0]!.startsWith("GMPC01 REQUEST")) got.push({ id: id!, frames: t });
+      }
+    }
+    return { got, batches };
+  }
+
+  it("asks at connect, then sends a turn's requests as a BATCH and reads a BATCH of replies", async () => {
+    const { router, client } = await rawBroker();
+    try {
+      const warm = client.request("t.echo", "warm");
+      const [id, hb] = await receiveWithin(router);
+      expect(hb!.toString()).toBe("GMPC01 HEARTBEAT");
+      await router.send([id!, "GMPC01 HEARTBEAT batch"]);
+      const first = (await requests(router, 1)).got[0]!;
+      await router.send([id!, `GMPC01 FINAL ${first.frames[0]!.split(" ")[2]} 200`, "w"]);
+      await warm;
+      const burst = Array.from({ length: 5 }, (_, i) => client.request("t.echo", `b${i}`));
+      const { got, batches } = await requests(router, 5);
+      expect(batches).toBe(1);
+      expect(got.map((r) => r.frames[1])).toEqual(["b0", "b1", "b2", "b3", "b4"]);
+      const finals = got.map((r) => [
+        `GMPC01 FINAL ${r.frames[0]!.split(" ")[2]} 200`,
+        `re:${r.frames[1]}`,
+      ]);
+      await router.send([id!, `GMPC01 BATCH ${finals.length}`, packMessages(finals)]);
+      expect((await Promise.all(burst)).map((r) => r.body.toString())).toEqual(
+        ["b0", "b1", "b2", "b3", "b4"].map((b) => `re:${b}`),
+      );
+    } finally {
+      await client.close();
+      router.close();
+    }
+  });
+
+  it("sends every request as itself to a broker that does not say batch, or with batch: false", async () => {
+    for (const batch of [undefined, false]) {
+      const { router, client } = await rawBroker(batch);
+      try {
+        // Never answered: closing the client fails them.
+        for (let i = 0; i < 5; i++) client.request("t.echo", `b${i}`).catch(() => undefined);
+        const [id, firstFrame] = await receiveWithin(router);
+        if (batch === false) expect(firstFrame!.toString()).toMatch(/^GMPC01 REQUEST /);
+        else {
+          expect(firstFrame!.toString()).toBe("GMPC01 HEARTBEAT");
+          await router.send([id!, "GMPC01 HEARTBEAT"]);
+        }
+        const { got, batches } = await requests(router, batch === false ? 4 : 5);
+        expect(batches).toBe(0);
+        expect(got.length).toBeGreaterThanOrEqual(4);
+      } finally {
+        await client.close();
+        router.close();
+      }
     }
   });
 });

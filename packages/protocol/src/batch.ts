@@ -1,16 +1,17 @@
 /**
- * BATCH (docs/protocol.md): several whole GMP worker messages to one peer carried as one ZeroMQ
- * message, `["GMPW01 BATCH <n>", packed]`. zeromq.js costs a few µs of main-thread time per send
+ * BATCH (docs/protocol.md): several whole GMP messages to one peer carried as one ZeroMQ
+ * message, `["GMPW01 BATCH <n>", packed]` (`GMPC01` between client and broker). zeromq.js costs a few µs of main-thread time per send
  * and per receive whatever the size (a promise, a poll-state check, a native call per frame, and
  * a wake-up of its I/O thread), and on the broker ↔ worker hop that fixed cost is most of the work
- * of a small request. A `SendBatcher` holds what one event-loop turn sends to a peer and sends it
- * as one message at the end of the turn (`setImmediate`): one request alone goes out as itself,
- * a burst as one BATCH.
+ * of a small request. A `SendBatcher` sends the first message of an event-loop turn to a peer at
+ * once (a request alone waits for nothing) and holds the rest of that turn's messages to the peer
+ * until the turn ends (`setImmediate`), then sends them as one BATCH (or as itself, if one).
  *
  * The packed frame holds, per message, its frame count (u32 big-endian), then per frame its
  * length (u32 big-endian) and bytes. Peers only send BATCH to a peer that said it reads them
- * (`+batch` in UP, `batch` in the UP reply), and a receiver unpacks it with a total function:
- * anything but exactly `n` well-formed messages is malformed.
+ * (worker: `+batch` in UP, broker: `batch` in its UP reply and heartbeat answers; a client that
+ * sends a BATCH reads them), and a receiver unpacks it with a total function: anything but
+ * exactly `n` well-formed messages is malformed.
  */
 import type { OutFrame } from "./codec.js";
 
@@ -73,15 +74,20 @@ export function unpackMessages(packed: Buffer, count: number): Buffer[][] | unde
   return at === packed.length ? messages : undefined;
 }
 
+/** Called when the send carrying a queued message fails. */
+export type SendErrorHandler = (err: Error) => void;
+
 interface Queue<D> {
   readonly dest: D;
   readonly messages: OutFrame[][];
+  readonly onErrors: SendErrorHandler[];
   bytes: number;
 }
 
 /**
- * Per-peer send queues flushed at the end of the event-loop turn. `send` gets either a message
- * as it was queued (a queue of one) or the BATCH carrying the queue, in order.
+ * Per-peer send queues: a turn's first message to a peer goes at once, the rest at the turn's
+ * end. `send` gets either one message or the BATCH carrying several, in order, with the error
+ * handlers of the messages it carries.
  */
 export class SendBatcher<D> {
   private readonly queues = new Map<string, Queue<D>>();
@@ -89,25 +95,32 @@ export class SendBatcher<D> {
 
   constructor(
     private readonly header: string,
-    private readonly send: (dest: D, frames: OutFrame[]) => void,
+    private readonly send: (dest: D, frames: OutFrame[], onErrors: SendErrorHandler[]) => void,
   ) {}
 
-  /** Queues a message to the peer `key` (reached at `dest`). */
-  push(key: string, dest: D, frames: OutFrame[]): void {
+  /** Sends or queues a message to the peer `key` (reached at `dest`). */
+  push(key: string, dest: D, frames: OutFrame[], onError?: SendErrorHandler): void {
     let queue = this.queues.get(key);
     if (queue === undefined) {
-      queue = { dest, messages: [], bytes: 0 };
-      this.queues.set(key, queue);
+      // The turn's first message to this peer: at once; what follows this turn waits for its end.
+      this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
+      this.schedule();
+      this.send(dest, frames, onError === undefined ? [] : [onError]);
+      return;
     }
     queue.messages.push(frames);
+    if (onError !== undefined) queue.onErrors.push(onError);
     for (const f of frames) queue.bytes += byteLength(f);
     if (queue.messages.length >= MAX_BATCH_MESSAGES || queue.bytes >= FLUSH_BYTES) {
-      this.queues.delete(key);
       this.sendQueue(queue);
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
+      this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
     }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
   }
 
   /** Sends every queue now (before a socket closes). */
@@ -124,8 +137,14 @@ export class SendBatcher<D> {
   }
 
   private sendQueue(queue: Queue<D>): void {
-    const { messages } = queue;
-    if (messages.length === 1) this.send(queue.dest, messages[0]!);
-    else this.send(queue.dest, [`${this.header} BATCH ${messages.length}`, packMessages(messages)]);
+    const { messages, onErrors } = queue;
+    if (messages.length === 0) return;
+    if (messages.length === 1) this.send(queue.dest, messages[0]!, onErrors);
+    else
+      this.send(
+        queue.dest,
+        [`${this.header} BATCH ${messages.length}`, packMessages(messages)],
+        onErrors,
+      );
   }
 }

@@ -15,6 +15,7 @@ import {
   encodeWorkerRequest,
   encodeWorkerUpAck,
   type BackendMessage,
+  type FrontendMessage,
   parseBackend,
   parseBatch,
   parseBrokerToClient,
@@ -22,7 +23,7 @@ import {
   type OutFrame,
 } from "./codec.js";
 import { SendBatcher } from "./batch.js";
-import { Flag, GMPW01 } from "./frames.js";
+import { Flag, GMPC01, GMPW01 } from "./frames.js";
 import {
   DEFAULT_HEARTBEAT,
   DEFAULT_NON_IDEMPOTENT_SERVICES,
@@ -161,6 +162,8 @@ interface ClientSession {
   readonly identity: Buffer;
   readonly requests: Map<string, Pending>;
   lastSeen: number;
+  /** The client sent a BATCH, so it reads them. */
+  batch: boolean;
 }
 
 /** Counters exposed by `status()` and the gateway's /metrics. */
@@ -441,6 +444,7 @@ export class Broker {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.workerBatches.flush();
+    this.clientBatches.flush();
     // Let queued sends leave before closing (linger is 0).
     await new Promise((r) => setTimeout(r, 20));
     this.frontend?.close();
@@ -523,15 +527,29 @@ export class Broker {
   private onFrontend(msg: Buffer[]): void {
     const identity = msg[0];
     if (!identity) return;
-    const parsed = parseFrontend(msg.slice(1));
+    const batch = parseBatch(msg, 1, GMPC01);
+    if (batch === undefined) {
+      this.onClientMessage(identity, parseFrontend(msg.slice(1)), msg.length - 1);
+      return;
+    }
+    if (!Array.isArray(batch)) {
+      this.onClientMessage(identity, batch, msg.length - 1);
+      return;
+    }
+    for (const frames of batch)
+      this.onClientMessage(identity, parseFrontend(frames), frames.length);
+    // A client that sends BATCH reads them: what one turn answers it goes out as one message.
+    const session = this.sessions.get(identity.toString("latin1"));
+    if (session) session.batch = true;
+  }
+
+  /** One message from a client (`frames`: how many it had after the identity). */
+  private onClientMessage(identity: Buffer, parsed: FrontendMessage, frames: number): void {
     const now = Date.now();
     switch (parsed.kind) {
       case "malformed":
         this.counters.malformedFrontend += 1;
-        this.noisy.warn(
-          { reason: parsed.reason, frames: msg.length - 1 },
-          "dropped malformed client message",
-        );
+        this.noisy.warn({ reason: parsed.reason, frames }, "dropped malformed client message");
         return;
       case "bad-request": {
         this.counters.badRequests += 1;
@@ -547,7 +565,7 @@ export class Broker {
       case "heartbeat": {
         const session = this.sessions.get(identity.toString("latin1"));
         if (session) session.lastSeen = now;
-        this.toFrontend(identity, encodeGmpClientHeartbeat());
+        this.toClient(session, identity, encodeGmpClientHeartbeat(true));
         return;
       }
       case "cancel": {
@@ -574,7 +592,7 @@ export class Broker {
       const sid = identity.toString("latin1");
       session = this.sessions.get(sid);
       if (!session) {
-        session = { id: sid, identity, requests: new Map(), lastSeen: now };
+        session = { id: sid, identity, requests: new Map(), lastSeen: now, batch: false };
         this.sessions.set(sid, session);
       }
       session.lastSeen = now;
@@ -1200,7 +1218,7 @@ export class Broker {
         return;
       }
       p.streamed = true;
-      this.toFrontend(o.identity, encodeGmpClientReply(o.requestId, false, status, body));
+      this.toClient(o.session, o.identity, encodeGmpClientReply(o.requestId, false, status, body));
       return;
     }
     if (o.dialect === "mdp") {
@@ -1209,7 +1227,7 @@ export class Broker {
         encodeMdpClientReply(o.serviceRaw, p.held ? [...p.held, ...body] : body),
       );
     } else {
-      this.toFrontend(o.identity, encodeGmpClientReply(o.requestId, true, status, body));
+      this.toClient(o.session, o.identity, encodeGmpClientReply(o.requestId, true, status, body));
     }
     this.counters.replies += 1;
     p.done = true;
@@ -1636,6 +1654,17 @@ export class Broker {
 
   private readonly onFrontendSendError = (err: Error): void => this.onSendError("frontend", err);
   private readonly onBackendSendError = (err: Error): void => this.onSendError("backend", err);
+
+  /** What one turn answers each BATCH-reading client, sent at the turn's end. */
+  private readonly clientBatches = new SendBatcher<Buffer>(GMPC01, (identity, frames) =>
+    this.toFrontend(identity, frames),
+  );
+
+  /** To a GMP client: through its batch queue once it sent a BATCH, else at once. */
+  private toClient(session: ClientSession | undefined, identity: Buffer, frames: OutFrame[]): void {
+    if (session?.batch) this.clientBatches.push(session.id, identity, frames);
+    else this.toFrontend(identity, frames);
+  }
 
   private toFrontend(identity: Buffer, frames: OutFrame[]): void {
     const socket = this.frontend;

@@ -1,7 +1,14 @@
 import { GeomeshError } from "@geomesh/errors";
 import { type Logger, RateLimitedLog, silentLogger } from "@geomesh/logger";
 import type * as zmq from "zeromq";
-import { encodeGmpClientCancel, encodeGmpRequest, parseBrokerToClient } from "./codec.js";
+import { SendBatcher, type SendErrorHandler } from "./batch.js";
+import {
+  encodeGmpClientCancel,
+  encodeGmpRequest,
+  parseBatch,
+  type BrokerToClient,
+  parseBrokerToClient,
+} from "./codec.js";
 import type { OutFrame } from "./codec.js";
 import { Flag, GMPC01, Limits, Verb } from "./frames.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions, isIdempotentService } from "./heartbeat.js";
@@ -42,6 +49,11 @@ export interface ClientOptions {
   readonly limits?: SocketLimits;
   readonly curve?: CurveOptions;
   readonly logger?: Logger;
+  /**
+   * Send what one event-loop turn sends as one BATCH once the broker says it reads them (default
+   * true): the client asks with a heartbeat when it connects (docs/protocol.md).
+   */
+  readonly batch?: boolean;
 }
 
 interface Sink {
@@ -95,6 +107,16 @@ export class Client {
   private lastHeard = 0;
   private seq = 0;
   private closed = false;
+  /** The broker's heartbeat answer said it reads BATCH from this connection. */
+  private batching = false;
+  /** Requests (and cancels) of one turn, sent at its end as one message (while `batching`). */
+  private readonly batches = new SendBatcher<undefined>(GMPC01, (_, frames, onErrors) => {
+    const socket = this.socket;
+    if (socket)
+      sendNow(socket, frames, (err) => {
+        for (const onError of onErrors) onError(err);
+      });
+  });
   private readonly prefix = Math.random().toString(36).slice(2, 6);
 
   constructor(private readonly options: ClientOptions) {
@@ -180,6 +202,7 @@ export class Client {
     clearInterval(this.sweepTimer);
     for (const o of [...this.outstanding.values()])
       this.settle(o, new GeomeshError("SHUTTING_DOWN", "client closed"));
+    this.batches.clear();
     this.socket?.close();
     await this.loop;
   }
@@ -189,7 +212,11 @@ export class Client {
     const socket = createDealer(this.options.limits ?? {}, this.options.curve ?? {});
     socket.connect(this.options.endpoint);
     this.socket = socket;
+    this.batching = false;
     this.loop = this.receiveLoop(socket);
+    // Its answer tells whether this broker reads BATCH.
+    if (this.options.batch !== false)
+      sendNow(socket, [`${GMPC01} ${Verb.HEARTBEAT}`], this.ignoreSendError);
     this.hbTimer ??= setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
     this.hbTimer.unref();
     this.sweepTimer ??= setInterval(() => this.sweepDeadlines(), 50);
@@ -274,20 +301,18 @@ export class Client {
 
   private write(frames: OutFrame[], o?: Outstanding): void {
     const socket = this.ensureSocket();
-    sendNow(
-      socket,
-      frames,
-      o
-        ? (err) =>
-            this.settle(
-              o,
-              new GeomeshError(
-                "BROKER_UNAVAILABLE",
-                `cannot queue the request to ${this.options.endpoint}: ${err.message}`,
-              ),
-            )
-        : this.ignoreSendError,
-    );
+    const onError: SendErrorHandler = o
+      ? (err) =>
+          this.settle(
+            o,
+            new GeomeshError(
+              "BROKER_UNAVAILABLE",
+              `cannot queue the request to ${this.options.endpoint}: ${err.message}`,
+            ),
+          )
+      : this.ignoreSendError;
+    if (this.batching) this.batches.push("broker", undefined, frames, onError);
+    else sendNow(socket, frames, onError);
   }
 
   private cancelAtBroker(id: string): void {
@@ -313,12 +338,22 @@ export class Client {
 
   private onMessage(msg: Buffer[]): void {
     this.lastHeard = Date.now();
-    const parsed = parseBrokerToClient(msg);
+    const batch = parseBatch(msg, 0, GMPC01);
+    if (batch === undefined) this.onBrokerMessage(parseBrokerToClient(msg));
+    else if (Array.isArray(batch))
+      for (const frames of batch) this.onBrokerMessage(parseBrokerToClient(frames));
+    else this.onBrokerMessage(batch);
+  }
+
+  private onBrokerMessage(parsed: BrokerToClient): void {
     if (parsed.kind === "malformed") {
       this.noisy.warn({ reason: parsed.reason }, "dropped malformed broker message");
       return;
     }
-    if (parsed.kind === "heartbeat") return;
+    if (parsed.kind === "heartbeat") {
+      if (parsed.batch && this.options.batch !== false) this.batching = true;
+      return;
+    }
     const o = this.outstanding.get(parsed.requestId);
     if (!o) {
       // A reply for a request already settled (answered twice, or after a local timeout).
@@ -357,6 +392,8 @@ export class Client {
   private reconnect(silentMs: number): void {
     this.log.warn({ silentMs, outstanding: this.outstanding.size }, "broker silent; reconnecting");
     this.counters.reconnects += 1;
+    // Not yet sent: the idempotent ones go again below, the rest fail.
+    this.batches.clear();
     this.socket?.close();
     this.socket = undefined;
     this.lastHeard = Date.now();

@@ -225,7 +225,7 @@ const STATUS_MAX = 599;
 /** The UP option by which a worker says it reads BATCH. */
 const BATCH_OPTION = "+batch";
 
-/** Whether a frame starts `GMPW01 BATCH ` (any case of the verb): the cheap test before parsing. */
+/** Whether a frame starts `GMPxxx BATCH ` (any case of the verb): the cheap test before parsing. */
 function looksLikeBatch(f: Buffer): boolean {
   return (
     f.length > 13 &&
@@ -240,18 +240,19 @@ function looksLikeBatch(f: Buffer): boolean {
 }
 
 /**
- * The messages of a GMP worker BATCH (`["GMPW01 BATCH <n>", packed]`, n 2..1024), malformed
- * when it is one but does not hold exactly n messages, undefined when `frames` (from index
- * `from`) is no BATCH.
- * The messages inside are parsed like any other (a BATCH inside one is malformed there).
+ * The messages of a GMP BATCH (`["<header> BATCH <n>", packed]`, n 2..1024; header `GMPW01`
+ * or `GMPC01`), malformed when it is one but does not hold exactly n messages, undefined when
+ * `frames` (from index `from`) is no BATCH. The messages inside are parsed like any other (a
+ * BATCH inside one is malformed there).
  */
 export function parseBatch(
   frames: readonly Buffer[],
   from = 0,
+  header: typeof GMPW01 | typeof GMPC01 = GMPW01,
 ): Buffer[][] | Malformed | undefined {
   const first = frames[from];
   if (first === undefined || !looksLikeBatch(first)) return undefined;
-  const cmd = splitCommand(first, GMPW01);
+  const cmd = splitCommand(first, header);
   if (!cmd || cmd.verb !== Verb.BATCH) return undefined;
   const n = uintToken(cmd.args[0], MAX_BATCH_MESSAGES);
   if (n === undefined || n < 2 || cmd.args.length !== 1 || frames.length !== from + 2)
@@ -388,8 +389,9 @@ export function encodeGmpClientReply(
   return [line(`${GMPC01} ${final ? Verb.FINAL : Verb.PARTIAL} ${requestId} ${status}`), ...body];
 }
 
-export function encodeGmpClientHeartbeat(): OutFrame[] {
-  return [`${GMPC01} ${Verb.HEARTBEAT}`];
+/** Broker → GMP client: a heartbeat's answer; `batch` when the broker reads BATCH from clients. */
+export function encodeGmpClientHeartbeat(batch = false): OutFrame[] {
+  return [`${GMPC01} ${Verb.HEARTBEAT}${batch ? " batch" : ""}`];
 }
 
 export interface RequestFields {
@@ -568,14 +570,18 @@ export type BrokerToClient =
       readonly status: number;
       readonly body: Buffer[];
     }
-  | { readonly kind: "heartbeat" }
+  | {
+      readonly kind: "heartbeat";
+      /** The broker reads BATCH from this client. */
+      readonly batch: boolean;
+    }
   | Malformed;
 
 /** Parses what a GMP client's DEALER receives: `["GMPC01 <VERB> ...", body...]`. */
 export function parseBrokerToClient(frames: readonly Buffer[]): BrokerToClient {
   const cmd = frames[0] ? splitCommand(frames[0], GMPC01) : undefined;
   if (!cmd) return malformed("not a GMPC01 message");
-  if (cmd.verb === Verb.HEARTBEAT) return { kind: "heartbeat" };
+  if (cmd.verb === Verb.HEARTBEAT) return { kind: "heartbeat", batch: cmd.args.includes("batch") };
   if (cmd.verb !== Verb.PARTIAL && cmd.verb !== Verb.FINAL) return malformed("unknown broker verb");
   const requestId = tokenOf(cmd.args[0], Limits.maxRequestIdBytes);
   const status = uintToken(cmd.args[1], STATUS_MAX);

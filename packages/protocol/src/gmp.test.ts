@@ -309,6 +309,52 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     plain.close();
   });
 
+  it("answers a client's BATCH of requests, batches replies only to a client that sent one, and drops a broken client BATCH", async () => {
+    broker = await startBroker(transport);
+    track(await startWorker(broker, { concurrency: 64, services: { "t.echo": (r) => r.body } }));
+    const replies = async (raw: zmq.Dealer, n: number) => {
+      const got = new Map<string, string>();
+      let batches = 0;
+      while (got.size < n) {
+        const msg = await receiveWithin(raw);
+        const inner = parseBatch(msg, 0, "GMPC01");
+        if (Array.isArray(inner)) batches += 1;
+        for (const m of Array.isArray(inner) ? inner : [msg]) {
+          const t = text(m);
+          if (t[0]!.startsWith("GMPC01 FINAL")) got.set(t[0]!.split(" ")[2]!, t[1]!);
+        }
+      }
+      return { got, batches };
+    };
+    const request = (id: string) => [`GMPC01 REQUEST ${id} t.echo 0 1 -`, `body-${id}`];
+
+    const batcher = new zmq.Dealer({ linger: 0 });
+    batcher.connect(broker.endpoints.frontend);
+    await batcher.send(["GMPC01 HEARTBEAT"]);
+    expect(text(await receiveWithin(batcher))).toEqual(["GMPC01 HEARTBEAT batch"]);
+    const ids = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    await batcher.send([`GMPC01 BATCH ${ids.length}`, packMessages(ids.map(request))]);
+    const fromBatch = await replies(batcher, ids.length);
+    for (const id of ids) expect(fromBatch.got.get(id)).toBe(`body-${id}`);
+    expect(fromBatch.batches).toBeGreaterThan(0);
+
+    const plain = new zmq.Dealer({ linger: 0 });
+    plain.connect(broker.endpoints.frontend);
+    const plainIds = Array.from({ length: 40 }, (_, i) => `p${i}`);
+    for (const id of plainIds) await plain.send(request(id));
+    const fromPlain = await replies(plain, plainIds.length);
+    expect(fromPlain.batches).toBe(0);
+    for (const id of plainIds) expect(fromPlain.got.get(id)).toBe(`body-${id}`);
+
+    const malformedBefore = broker.counters.malformedFrontend;
+    await batcher.send(["GMPC01 BATCH 3", packMessages([request("x1"), request("x2")])]);
+    await batcher.send(request("after"));
+    expect((await replies(batcher, 1)).got.get("after")).toBe("body-after");
+    expect(broker.counters.malformedFrontend).toBe(malformedBefore + 1);
+    batcher.close();
+    plain.close();
+  });
+
   it("disconnects a worker whose BATCH does not hold its count, or holds a BATCH", async () => {
     broker = await startBroker(transport);
     for (const bad of [

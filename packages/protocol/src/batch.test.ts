@@ -106,7 +106,7 @@ describe("SendBatcher", () => {
     ]);
     await nextTurn();
     expect(sent).toHaveLength(4);
-    const toA = sent.find(([dest, f], i) => i >= 2 && dest === "A")![1];
+    const toA = sent.find(([dest], i) => i >= 2 && dest === "A")![1];
     expect(parseBatch(asBuffers(toA))).toEqual(
       [["GMPW01 CANCEL k0"], ["GMPW01 REQUEST k2 s 0 1 -", "two"]].map(asBuffers),
     );

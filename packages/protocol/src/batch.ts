@@ -100,7 +100,7 @@ export class SendBatcher<D> {
 
   /** Sends or queues a message to the peer `key` (reached at `dest`). */
   push(key: string, dest: D, frames: OutFrame[], onError?: SendErrorHandler): void {
-    let queue = this.queues.get(key);
+    const queue = this.queues.get(key);
     if (queue === undefined) {
       // The turn's first message to this peer: at once; what follows this turn waits for its end.
       this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });

@@ -155,7 +155,7 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
       },
     ],
     notes: [
-      "geomesh path: the project's `Client` (GMP dialect: request ids, deadlines, heartbeats) → `geomesh broker` process → `geomesh worker --concurrency 128` process serving `sys.echo`; body is a 40-byte JSON query.",
+      "geomesh path: the project's `Client` (GMP dialect: request ids, deadlines, heartbeats) → `geomesh broker` process → `geomesh worker --concurrency 128` process serving `sys.echo`; body is a 40-byte JSON query. Every hop uses GMP BATCH (docs/protocol.md): a turn's first message to a peer goes at once, the rest of that turn's messages to it as one ZeroMQ message.",
       "Baseline: a raw DEALER in the benchmark process and a bare ROUTER echo in its own process, same payload, same window.",
       "Both servers run on the same 2 cores as the load generator; the geomesh path has one more process and two more socket hops per request.",
     ],

@@ -94,8 +94,23 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
   log(`direct echo at ${echo.line.trim()}`);
   const base = await measure(direct.send, total, samples);
   direct.close();
-  await stopAll([echo.child]);
   log(`direct: ${fmt.rate(base.throughput)}, p50 ${fmt.ms(base.p50)}, p99 ${fmt.ms(base.p99)}`);
+
+  // Calibration: the same raw client through a relay with no logic, to the same echo server.
+  const relay = await spawnUntil(
+    [
+      "--import",
+      "tsx",
+      fileURLToPath(new URL("./relay-server.ts", import.meta.url)),
+      echo.line.trim(),
+    ],
+    /^tcp:/,
+  );
+  const viaRelay = directClient(relay.line.trim());
+  const bare = await measure(viaRelay.send, total, samples);
+  viaRelay.close();
+  await stopAll([relay.child, echo.child]);
+  log(`bare relay: ${fmt.rate(bare.throughput)}, p50 ${fmt.ms(bare.p50)}, p99 ${fmt.ms(bare.p99)}`);
 
   const fe = `tcp://127.0.0.1:${await freePort()}`;
   const be = `tcp://127.0.0.1:${await freePort()}`;
@@ -153,11 +168,24 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
         baseline: fmt.ms(base.p99),
         ratio: viaBroker.p99 / base.p99,
       },
+      {
+        metric: "calibration: bare relay (no logic, one message per request), throughput",
+        value: fmt.rate(bare.throughput),
+        baseline: fmt.rate(base.throughput),
+        ratio: bare.throughput / base.throughput,
+      },
+      {
+        metric: "calibration: bare relay, latency p50 (one at a time)",
+        value: fmt.ms(bare.p50),
+        baseline: fmt.ms(base.p50),
+        ratio: bare.p50 / base.p50,
+      },
     ],
     notes: [
       "geomesh path: the project's `Client` (GMP dialect: request ids, deadlines, heartbeats) → `geomesh broker` process → `geomesh worker --concurrency 128` process serving `sys.echo`; body is a 40-byte JSON query. Every hop uses GMP BATCH (docs/protocol.md): a turn's first message to a peer goes at once, the rest of that turn's messages to it as one ZeroMQ message.",
       "Baseline: a raw DEALER in the benchmark process and a bare ROUTER echo in its own process, same payload, same window.",
       "Both servers run on the same 2 cores as the load generator; the geomesh path has one more process and two more socket hops per request.",
+      "Calibration rows: the raw client through a bare relay process (a ROUTER for clients, a DEALER to the same echo server, no parsing, no bookkeeping, one message per request) — four socket hops like the geomesh path, none of its work: its p50 is the floor for a Node relay here.",
     ],
   };
 }

@@ -118,6 +118,35 @@ describe("SendBatcher", () => {
     expect(sent).toHaveLength(5);
   });
 
+  it("sends a message with more frames than a BATCH carries alone, after what the turn queued", async () => {
+    const sent: OutFrame[][] = [];
+    const batcher = new SendBatcher<undefined>("GMPC01", (_, f) => sent.push(f));
+    const big = [
+      "GMPC01 REQUEST p1 broker.publish@ne 0 0 -",
+      ...Array.from({ length: 2000 }, String),
+    ];
+    batcher.push("x", undefined, ["GMPC01 REQUEST a s 0 1 -"]);
+    batcher.push("x", undefined, ["GMPC01 REQUEST b s 0 1 -"]);
+    batcher.push("x", undefined, ["GMPC01 REQUEST c s 0 1 -"]);
+    batcher.push("x", undefined, big);
+    batcher.push("x", undefined, ["GMPC01 REQUEST d s 0 1 -"]);
+    batcher.push("x", undefined, ["GMPC01 REQUEST e s 0 1 -"]);
+    await nextTurn();
+    expect(sent.map((f) => text(asBuffers(f))[0])).toEqual([
+      "GMPC01 REQUEST a s 0 1 -",
+      "GMPC01 BATCH 2",
+      "GMPC01 REQUEST p1 broker.publish@ne 0 0 -",
+      "GMPC01 BATCH 2",
+    ]);
+    expect(sent[2]).toHaveLength(2001);
+    // Alone as the turn's first message too.
+    sent.length = 0;
+    batcher.push("y", undefined, big);
+    batcher.push("y", undefined, ["GMPC01 REQUEST f s 0 1 -"]);
+    await nextTurn();
+    expect(sent.map((f) => f.length)).toEqual([2001, 1]);
+  });
+
   it("sends a full queue at once, flushes on demand, forgets on clear and reports send errors per message", () => {
     const sent: OutFrame[][] = [];
     const errors: string[] = [];

@@ -101,6 +101,19 @@ export class SendBatcher<D> {
   /** Sends or queues a message to the peer `key` (reached at `dest`). */
   push(key: string, dest: D, frames: OutFrame[], onError?: SendErrorHandler): void {
     const queue = this.queues.get(key);
+    if (frames.length > MAX_BATCH_FRAMES) {
+      // Too many frames to ride in a BATCH (a broker.publish of 1000 events has 2001): alone,
+      // after what this turn queued for the peer, so the order holds.
+      if (queue !== undefined) {
+        this.sendQueue(queue);
+        this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
+      } else {
+        this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
+        this.schedule();
+      }
+      this.send(dest, frames, onError === undefined ? [] : [onError]);
+      return;
+    }
     if (queue === undefined) {
       // The turn's first message to this peer: at once; what follows this turn waits for its end.
       this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });

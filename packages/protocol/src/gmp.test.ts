@@ -355,6 +355,27 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     plain.close();
   });
 
+  it("carries messages with more frames than a BATCH holds, in both directions, beside batched ones", async () => {
+    broker = await startBroker(transport);
+    track(await startWorker(broker, { concurrency: 16, services: { "t.frames": (r) => r.body } }));
+    const client = track(startClient(broker));
+    await client.request("t.frames", "warm"); // the client learns that the broker batches
+    const many = Array.from({ length: 1500 }, (_, i) => Buffer.from(`f${i}`));
+    const replies = await Promise.all([
+      client.request("t.frames", "small-1"),
+      client.request("t.frames", many),
+      client.request("t.frames", "small-2"),
+      client.request("t.frames", many),
+      client.request("t.frames", "small-3"),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(replies[0].body.map(String)).toEqual(["small-1"]);
+    expect(replies[1].body.map(String)).toEqual(many.map(String));
+    expect(replies[3].body).toHaveLength(1500);
+    expect(replies[4].body.map(String)).toEqual(["small-3"]);
+    expect(broker.counters.malformedFrontend + broker.counters.malformedBackend).toBe(0);
+  });
+
   it("disconnects a worker whose BATCH does not hold its count, or holds a BATCH", async () => {
     broker = await startBroker(transport);
     for (const bad of [

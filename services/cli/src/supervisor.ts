@@ -67,6 +67,15 @@ export class Supervisor {
     for (const m of this.managed) m.log.end();
   }
 
+  /** Kills every child at once (SIGKILL), for a forced exit. */
+  kill(): void {
+    this.stopping = true;
+    for (const m of this.managed) {
+      const child = m.child;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  }
+
   private launch(spec: ChildSpec): Managed {
     const m: Managed = {
       spec,

@@ -149,10 +149,17 @@ export function registerUp(program: Command): void {
         }),
       );
       const supervisor = new Supervisor(resolve(dataDir, "logs"), log);
-      let stopping = false;
+      let stoppingSince: number | undefined;
       const stop = (signal: string) => {
-        if (stopping) process.exit(1);
-        stopping = true;
+        if (stoppingSince !== undefined) {
+          // npm and a shell forward the signal they got: a repeat within a second is that echo,
+          // not a second Ctrl-C. A real second one stops the wait — without orphaning anyone.
+          if (Date.now() - stoppingSince < 1000) return;
+          process.stdout.write(`\n${signal} again: killing the cluster now.\n`);
+          supervisor.kill();
+          process.exit(1);
+        }
+        stoppingSince = Date.now();
         process.stdout.write(`\n${signal}: stopping the cluster gracefully…\n`);
         supervisor.stop(globals.drainMs).then(
           () => {

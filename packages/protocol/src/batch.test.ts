@@ -118,6 +118,24 @@ describe("SendBatcher", () => {
     expect(sent).toHaveLength(5);
   });
 
+  it("keeps every BATCH under 2 MiB: a queue goes at 1 MiB, a message of 1 MiB or more alone", async () => {
+    const sent: OutFrame[][] = [];
+    const batcher = new SendBatcher<undefined>("GMPW01", (_, f) => sent.push(f));
+    const part = (n: number) => ["GMPW01 FINAL k 200", Buffer.alloc(n)];
+    batcher.push("x", undefined, part(10)); // the turn's first: alone
+    batcher.push("x", undefined, part(900 << 10));
+    batcher.push("x", undefined, part(15 << 20)); // alone, after the queued 900 KiB
+    batcher.push("x", undefined, part(600 << 10));
+    batcher.push("x", undefined, part(600 << 10)); // 1.2 MiB queued: sent at once
+    batcher.push("x", undefined, part(10));
+    await nextTurn();
+    const sizes = sent.map((f) => asBuffers(f).reduce((n, b) => n + b.length, 0));
+    expect(sent.map((f) => f.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(sizes.every((n, i) => i === 2 || n < 2 << 20)).toBe(true);
+    expect(sizes[2]).toBeGreaterThan(15 << 20);
+    expect(text(asBuffers(sent[3]!))[0]).toBe("GMPW01 BATCH 2");
+  });
+
   it("sends a message with more frames than a BATCH carries alone, after what the turn queued", async () => {
     const sent: OutFrame[][] = [];
     const batcher = new SendBatcher<undefined>("GMPC01", (_, f) => sent.push(f));
@@ -162,8 +180,10 @@ describe("SendBatcher", () => {
     expect(errors).toHaveLength(1 + MAX_BATCH_MESSAGES);
     expect(errors[0]).toBe("first: failed 1");
     expect(errors[1]).toBe("failed 2");
+    // A message of 1 MiB or more goes alone; smaller ones fill a BATCH up to 1 MiB.
     batcher.push("x", undefined, [`GMPW01 FINAL big 200`, Buffer.alloc(2 << 20)]);
     expect(sent).toHaveLength(3);
+    expect(sent[2]).toHaveLength(2);
     batcher.push("x", undefined, ["GMPW01 HEARTBEAT"]);
     batcher.flush();
     expect(sent[3]).toEqual(["GMPW01 HEARTBEAT"]);

@@ -19,7 +19,10 @@ import type { OutFrame } from "./codec.js";
 export const MAX_BATCH_MESSAGES = 1024;
 /** Most frames one message inside a BATCH may have. */
 export const MAX_BATCH_FRAMES = 1024;
-/** A queue is sent at once when it holds this many bytes (far below `maxMessageBytes`). */
+/**
+ * A queue is sent at once when it holds this many bytes, and a message this big goes alone: a
+ * BATCH stays under twice this, far below `maxMessageBytes`.
+ */
 const FLUSH_BYTES = 1 << 20;
 
 function byteLength(frame: OutFrame): number {
@@ -100,30 +103,24 @@ export class SendBatcher<D> {
 
   /** Sends or queues a message to the peer `key` (reached at `dest`). */
   push(key: string, dest: D, frames: OutFrame[], onError?: SendErrorHandler): void {
+    const onErrors = onError === undefined ? [] : [onError];
+    let bytes = 0;
+    for (const f of frames) bytes += byteLength(f);
     const queue = this.queues.get(key);
-    if (frames.length > MAX_BATCH_FRAMES) {
-      // Too many frames to ride in a BATCH (a broker.publish of 1000 events has 2001): alone,
-      // after what this turn queued for the peer, so the order holds.
-      if (queue !== undefined) {
-        this.sendQueue(queue);
-        this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
-      } else {
-        this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
-        this.schedule();
-      }
-      this.send(dest, frames, onError === undefined ? [] : [onError]);
-      return;
-    }
-    if (queue === undefined) {
-      // The turn's first message to this peer: at once; what follows this turn waits for its end.
+    // Alone: the turn's first message to this peer (what follows this turn waits for its end),
+    // and one too big to ride in a BATCH — more frames than it carries (a broker.publish of
+    // 1000 events has 2001) or 1 MiB and more, so a BATCH stays under 2 MiB whatever comes —
+    // after what the turn queued for the peer, so the order holds.
+    if (queue === undefined || frames.length > MAX_BATCH_FRAMES || bytes >= FLUSH_BYTES) {
+      if (queue === undefined) this.schedule();
+      else this.sendQueue(queue);
       this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });
-      this.schedule();
-      this.send(dest, frames, onError === undefined ? [] : [onError]);
+      this.send(dest, frames, onErrors);
       return;
     }
     queue.messages.push(frames);
-    if (onError !== undefined) queue.onErrors.push(onError);
-    for (const f of frames) queue.bytes += byteLength(f);
+    queue.onErrors.push(...onErrors);
+    queue.bytes += bytes;
     if (queue.messages.length >= MAX_BATCH_MESSAGES || queue.bytes >= FLUSH_BYTES) {
       this.sendQueue(queue);
       this.queues.set(key, { dest, messages: [], onErrors: [], bytes: 0 });

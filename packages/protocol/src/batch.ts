@@ -1,9 +1,9 @@
 /**
  * BATCH (docs/protocol.md): several whole GMP messages to one peer carried as one ZeroMQ
- * message, `["GMPW01 BATCH <n>", packed]` (`GMPC01` between client and broker). zeromq.js costs a few µs of main-thread time per send
- * and per receive whatever the size (a promise, a poll-state check, a native call per frame, and
- * a wake-up of its I/O thread), and on the broker ↔ worker hop that fixed cost is most of the work
- * of a small request. A `SendBatcher` sends the first message of an event-loop turn to a peer at
+ * message, `["GMPW01 BATCH <n>", packed]` (`GMPC01` between client and broker). zeromq.js costs a
+ * few µs of main-thread time per send and per receive whatever the size (a promise, a poll-state
+ * check, a native call per frame, and a wake-up of its I/O thread), and on a hop of small
+ * requests that fixed cost is most of the work. A `SendBatcher` sends the first message of an event-loop turn to a peer at
  * once (a request alone waits for nothing) and holds the rest of that turn's messages to the peer
  * until the turn ends (`setImmediate`), then sends them as one BATCH (or as itself, if one).
  *

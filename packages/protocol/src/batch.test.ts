@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { MAX_BATCH_MESSAGES, packMessages, SendBatcher, unpackMessages } from "./batch.js";
-import { type OutFrame, parseBatch } from "./codec.js";
+import { type OutFrame, unbatch } from "./codec.js";
 import { uniqueAddress, waitFor } from "./testing/index.js";
 import { receiveWithin, text } from "./testing/fixtures.js";
 import { Client } from "./client.js";
@@ -57,7 +57,7 @@ describe("packMessages / unpackMessages", () => {
   });
 });
 
-describe("parseBatch", () => {
+describe("unbatch", () => {
   const batch = (head: string, messages: OutFrame[][]): Buffer[] => [
     Buffer.from(head, "latin1"),
     packMessages(messages),
@@ -65,15 +65,21 @@ describe("parseBatch", () => {
 
   it("unpacks a BATCH in any case of the verb and leaves other messages alone", () => {
     const messages = [["GMPW01 FINAL k1 200", "a"], ["GMPW01 HEARTBEAT"]];
-    expect(parseBatch(batch("GMPW01 BATCH 2", messages))).toEqual(messages.map(asBuffers));
-    expect(parseBatch(batch("GMPW01 batch 2", messages))).toEqual(messages.map(asBuffers));
-    expect(parseBatch([Buffer.from("identity"), ...batch("GMPW01 BATCH 2", messages)], 1)).toEqual(
+    expect(unbatch(batch("GMPW01 BATCH 2", messages))).toEqual(messages.map(asBuffers));
+    expect(unbatch(batch("GMPW01 batch 2", messages))).toEqual(messages.map(asBuffers));
+    expect(unbatch([Buffer.from("identity"), ...batch("GMPW01 BATCH 2", messages)], 1)).toEqual(
       messages.map(asBuffers),
     );
-    expect(parseBatch([Buffer.from("GMPW01 FINAL k 200"), Buffer.from("x")])).toBeUndefined();
-    expect(parseBatch([Buffer.from("GMPW01 BATCHES 2"), Buffer.from("x")])).toBeUndefined();
-    expect(parseBatch(batch("GMPC01 BATCH 2", messages))).toBeUndefined();
-    expect(parseBatch([])).toBeUndefined();
+    // Anything else is the one message it is (parsed, and judged, as such).
+    for (const frames of [
+      [Buffer.from("GMPW01 FINAL k 200"), Buffer.from("x")],
+      [Buffer.from("GMPW01 BATCHES 2"), Buffer.from("x")],
+      batch("GMPC01 BATCH 2", messages),
+      [],
+    ])
+      expect(unbatch(frames)).toEqual([frames]);
+    const withId = [Buffer.from("id"), Buffer.from("GMPW01 HEARTBEAT")];
+    expect(unbatch(withId, 1)).toEqual([withId.slice(1)]);
   });
 
   it("calls a BATCH malformed when its count, frames or packing are wrong", () => {
@@ -87,7 +93,7 @@ describe("parseBatch", () => {
       [...batch("GMPW01 BATCH 2", two), Buffer.from("trailing frame")],
       [Buffer.from("GMPW01 BATCH 2")],
     ])
-      expect(parseBatch(frames)).toMatchObject({ kind: "malformed" });
+      expect(unbatch(frames)).toMatchObject({ kind: "malformed" });
   });
 });
 
@@ -107,7 +113,7 @@ describe("SendBatcher", () => {
     await nextTurn();
     expect(sent).toHaveLength(4);
     const toA = sent.find(([dest], i) => i >= 2 && dest === "A")![1];
-    expect(parseBatch(asBuffers(toA))).toEqual(
+    expect(unbatch(asBuffers(toA))).toEqual(
       [["GMPW01 CANCEL k0"], ["GMPW01 REQUEST k2 s 0 1 -", "two"]].map(asBuffers),
     );
     expect(sent.find(([dest], i) => i >= 2 && dest === "B")![1]).toEqual(["GMPW01 HEARTBEAT 2"]);
@@ -176,7 +182,7 @@ describe("SendBatcher", () => {
     for (let i = 0; i < MAX_BATCH_MESSAGES; i++)
       batcher.push("x", undefined, [`GMPW01 FINAL k${i} 200`], (e) => errors.push(e.message));
     expect(sent).toHaveLength(2);
-    expect(parseBatch(asBuffers(sent[1]!))).toHaveLength(MAX_BATCH_MESSAGES);
+    expect(unbatch(asBuffers(sent[1]!))).toHaveLength(MAX_BATCH_MESSAGES);
     expect(errors).toHaveLength(1 + MAX_BATCH_MESSAGES);
     expect(errors[0]).toBe("first: failed 1");
     expect(errors[1]).toBe("failed 2");
@@ -196,6 +202,8 @@ describe("SendBatcher", () => {
 });
 
 describe("a Worker facing a raw broker", () => {
+  const requests = [0, 1, 2].map((i) => [`GMPW01 REQUEST k${i} t.echo 0 1 -`, `m${i}`]);
+
   /** A ROUTER playing broker; returns what the worker said in UP and the worker's identity. */
   async function rawBroker(
     batch: boolean | undefined,
@@ -220,13 +228,12 @@ describe("a Worker facing a raw broker", () => {
     const { router, worker, up, id } = await rawBroker(undefined);
     try {
       expect(up).toBe("GMPW01 UP 8 t.echo +batch");
-      const requests = [0, 1, 2].map((i) => [`GMPW01 REQUEST k${i} t.echo 0 1 -`, `m${i}`]);
       await router.send([id, "GMPW01 BATCH 3", packMessages(requests)]);
       // The turn's first reply at once, the other two as one BATCH at its end.
       expect(text((await receiveWithin(router)).slice(1))).toEqual(["GMPW01 FINAL k0 200", "m0"]);
       const [, ...rest] = await receiveWithin(router);
       expect(text(rest)[0]).toBe("GMPW01 BATCH 2");
-      expect((parseBatch(rest) as Buffer[][]).map(text)).toEqual([
+      expect((unbatch(rest) as Buffer[][]).map(text)).toEqual([
         ["GMPW01 FINAL k1 200", "m1"],
         ["GMPW01 FINAL k2 200", "m2"],
       ]);
@@ -247,7 +254,6 @@ describe("a Worker facing a raw broker", () => {
     const { router, worker, up, id } = await rawBroker(false);
     try {
       expect(up).toBe("GMPW01 UP 8 t.echo");
-      const requests = [0, 1, 2].map((i) => [`GMPW01 REQUEST k${i} t.echo 0 1 -`, `m${i}`]);
       await router.send([id, "GMPW01 BATCH 3", packMessages(requests)]);
       for (let i = 0; i < 3; i++)
         expect(text((await receiveWithin(router)).slice(1))).toEqual([
@@ -276,9 +282,10 @@ describe("a Client facing a raw broker", () => {
     let batches = 0;
     while (got.length < n) {
       const [id, ...frames] = await receiveWithin(router);
-      const inner = parseBatch(frames, 0, "GMPC01");
-      if (Array.isArray(inner)) batches += 1;
-      for (const m of Array.isArray(inner) ? inner : [frames]) {
+      const inner = unbatch(frames, 0, "GMPC01");
+      if (!Array.isArray(inner)) throw new Error(inner.reason);
+      if (inner.length > 1) batches += 1;
+      for (const m of inner) {
         const t = text(m);
         if (t[0]!.startsWith("GMPC01 REQUEST")) got.push({ id: id!, frames: t });
       }

@@ -104,9 +104,9 @@ export class SendBatcher<D> {
   /** Sends or queues a message to the peer `key` (reached at `dest`). */
   push(key: string, dest: D, frames: OutFrame[], onError?: SendErrorHandler): void {
     const onErrors = onError === undefined ? [] : [onError];
-    let bytes = 0;
-    for (const f of frames) bytes += byteLength(f);
     const queue = this.queues.get(key);
+    let bytes = 0;
+    if (queue !== undefined) for (const f of frames) bytes += byteLength(f);
     // Alone: the turn's first message to this peer (what follows this turn waits for its end),
     // and one too big to ride in a BATCH — more frames than it carries (a broker.publish of
     // 1000 events has 2001) or 1 MiB and more, so a BATCH stays under 2 MiB whatever comes —

@@ -17,10 +17,10 @@ import {
   type BackendMessage,
   type FrontendMessage,
   parseBackend,
-  parseBatch,
   parseBrokerToClient,
   parseFrontend,
   type OutFrame,
+  unbatch,
 } from "./codec.js";
 import { SendBatcher } from "./batch.js";
 import { Flag, GMPC01, GMPW01 } from "./frames.js";
@@ -527,17 +527,14 @@ export class Broker {
   private onFrontend(msg: Buffer[]): void {
     const identity = msg[0];
     if (!identity) return;
-    const batch = parseBatch(msg, 1, GMPC01);
-    if (batch === undefined) {
-      this.onClientMessage(identity, parseFrontend(msg.slice(1)), msg.length - 1);
+    const messages = unbatch(msg, 1, GMPC01);
+    if (!Array.isArray(messages)) {
+      this.onClientMessage(identity, messages, msg.length - 1);
       return;
     }
-    if (!Array.isArray(batch)) {
-      this.onClientMessage(identity, batch, msg.length - 1);
-      return;
-    }
-    for (const frames of batch)
+    for (const frames of messages)
       this.onClientMessage(identity, parseFrontend(frames), frames.length);
+    if (messages.length === 1) return;
     // A client that sends BATCH reads them: what one turn answers it goes out as one message.
     const session = this.sessions.get(identity.toString("latin1"));
     if (session) session.batch = true;
@@ -905,16 +902,12 @@ export class Broker {
   private onBackend(msg: Buffer[]): void {
     const identity = msg[0];
     if (!identity) return;
-    const batch = parseBatch(msg, 1);
-    if (batch === undefined) {
-      this.onWorkerMessage(identity, msg.slice(1));
+    const messages = unbatch(msg, 1);
+    if (!Array.isArray(messages)) {
+      this.onWorkerMessage(identity, msg.slice(1), messages);
       return;
     }
-    if (!Array.isArray(batch)) {
-      this.onWorkerMessage(identity, msg.slice(1), batch);
-      return;
-    }
-    for (const frames of batch) this.onWorkerMessage(identity, frames);
+    for (const frames of messages) this.onWorkerMessage(identity, frames);
   }
 
   /** One message from a worker (`frames` after the identity; `parsed` when already known). */
@@ -1004,7 +997,7 @@ export class Broker {
       dialect,
       services: [...new Set(services)],
       credit,
-      batch: dialect === "gmp" && batch,
+      batch,
       inflight: new Map(),
       lastSeen: now,
       draining: false,

@@ -5,9 +5,9 @@ import { SendBatcher, type SendErrorHandler } from "./batch.js";
 import {
   encodeGmpClientCancel,
   encodeGmpRequest,
-  parseBatch,
   type BrokerToClient,
   parseBrokerToClient,
+  unbatch,
 } from "./codec.js";
 import type { OutFrame } from "./codec.js";
 import { Flag, GMPC01, Limits, Verb } from "./frames.js";
@@ -107,6 +107,8 @@ export class Client {
   private lastHeard = 0;
   private seq = 0;
   private closed = false;
+  /** `options.batch`: send BATCH once the broker says it reads them. */
+  private readonly offersBatch: boolean;
   /** The broker's heartbeat answer said it reads BATCH from this connection. */
   private batching = false;
   /** Requests (and cancels) of one turn, sent at its end as one message (while `batching`). */
@@ -121,6 +123,7 @@ export class Client {
 
   constructor(private readonly options: ClientOptions) {
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    this.offersBatch = options.batch !== false;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.maxBytes = options.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.log = (options.logger ?? silentLogger).child({
@@ -215,8 +218,7 @@ export class Client {
     this.batching = false;
     this.loop = this.receiveLoop(socket);
     // Its answer tells whether this broker reads BATCH.
-    if (this.options.batch !== false)
-      sendNow(socket, [`${GMPC01} ${Verb.HEARTBEAT}`], this.ignoreSendError);
+    if (this.offersBatch) sendNow(socket, [`${GMPC01} ${Verb.HEARTBEAT}`], this.ignoreSendError);
     this.hbTimer ??= setInterval(() => this.onHeartbeatTick(), this.heartbeat.intervalMs);
     this.hbTimer.unref();
     this.sweepTimer ??= setInterval(() => this.sweepDeadlines(), 50);
@@ -338,11 +340,9 @@ export class Client {
 
   private onMessage(msg: Buffer[]): void {
     this.lastHeard = Date.now();
-    const batch = parseBatch(msg, 0, GMPC01);
-    if (batch === undefined) this.onBrokerMessage(parseBrokerToClient(msg));
-    else if (Array.isArray(batch))
-      for (const frames of batch) this.onBrokerMessage(parseBrokerToClient(frames));
-    else this.onBrokerMessage(batch);
+    const messages = unbatch(msg, 0, GMPC01);
+    if (!Array.isArray(messages)) this.onBrokerMessage(messages);
+    else for (const frames of messages) this.onBrokerMessage(parseBrokerToClient(frames));
   }
 
   private onBrokerMessage(parsed: BrokerToClient): void {
@@ -351,7 +351,7 @@ export class Client {
       return;
     }
     if (parsed.kind === "heartbeat") {
-      if (parsed.batch && this.options.batch !== false) this.batching = true;
+      if (parsed.batch && this.offersBatch) this.batching = true;
       return;
     }
     const o = this.outstanding.get(parsed.requestId);

@@ -240,20 +240,21 @@ function looksLikeBatch(f: Buffer): boolean {
 }
 
 /**
- * The messages of a GMP BATCH (`["<header> BATCH <n>", packed]`, n 2..1024; header `GMPW01`
- * or `GMPC01`), malformed when it is one but does not hold exactly n messages, undefined when
- * `frames` (from index `from`) is no BATCH. The messages inside are parsed like any other (a
- * BATCH inside one is malformed there).
+ * The messages `frames` (from index `from`) carries: those of a GMP BATCH
+ * (`["<header> BATCH <n>", packed]`, n 2..1024; header `GMPW01` or `GMPC01`), else the one
+ * message it is — so a list longer than one means a BATCH. Malformed when it is a BATCH that does
+ * not hold exactly n messages. The messages inside are parsed like any other (a BATCH inside one
+ * is malformed there).
  */
-export function parseBatch(
-  frames: readonly Buffer[],
+export function unbatch(
+  frames: Buffer[],
   from = 0,
   header: typeof GMPW01 | typeof GMPC01 = GMPW01,
-): Buffer[][] | Malformed | undefined {
+): Buffer[][] | Malformed {
   const first = frames[from];
-  if (first === undefined || !looksLikeBatch(first)) return undefined;
-  const cmd = splitCommand(first, header);
-  if (!cmd || cmd.verb !== Verb.BATCH) return undefined;
+  const cmd =
+    first !== undefined && looksLikeBatch(first) ? splitCommand(first, header) : undefined;
+  if (cmd?.verb !== Verb.BATCH) return [from === 0 ? frames : frames.slice(from)];
   const n = uintToken(cmd.args[0], MAX_BATCH_MESSAGES);
   if (n === undefined || n < 2 || cmd.args.length !== 1 || frames.length !== from + 2)
     return malformed(`BATCH needs a count 2..${MAX_BATCH_MESSAGES} and one packed frame`);

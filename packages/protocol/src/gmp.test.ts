@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { packMessages } from "./batch.js";
 import type { Broker } from "./broker.js";
-import { parseBatch } from "./codec.js";
+import { unbatch } from "./codec.js";
 import type { Client } from "./client.js";
 import { TRANSPORTS, waitFor } from "./testing/index.js";
 import {
@@ -283,9 +283,10 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
     let batches = 0;
     while (requests.length < 200) {
       const msg = await receiveWithin(raw);
-      const inner = parseBatch(msg);
-      if (Array.isArray(inner)) batches += 1;
-      for (const m of Array.isArray(inner) ? inner : [msg]) requests.push(text(m));
+      const inner = unbatch(msg);
+      if (!Array.isArray(inner)) throw new Error(inner.reason);
+      if (inner.length > 1) batches += 1;
+      for (const m of inner) requests.push(text(m));
     }
     expect(batches).toBeGreaterThan(0);
     for (const r of requests) expect(r[0]).toMatch(/^GMPW01 REQUEST \S+ t\.burst /);
@@ -317,9 +318,10 @@ describe.each(TRANSPORTS)("extended dialect over %s", (transport) => {
       let batches = 0;
       while (got.size < n) {
         const msg = await receiveWithin(raw);
-        const inner = parseBatch(msg, 0, "GMPC01");
-        if (Array.isArray(inner)) batches += 1;
-        for (const m of Array.isArray(inner) ? inner : [msg]) {
+        const inner = unbatch(msg, 0, "GMPC01");
+        if (!Array.isArray(inner)) throw new Error(inner.reason);
+        if (inner.length > 1) batches += 1;
+        for (const m of inner) {
           const t = text(m);
           if (t[0]!.startsWith("GMPC01 FINAL")) got.set(t[0]!.split(" ")[2]!, t[1]!);
         }

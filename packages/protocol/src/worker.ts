@@ -6,9 +6,9 @@ import {
   encodeWorkerUp,
   encodeWorkerVerb,
   type BrokerToWorker,
-  parseBatch,
   parseBrokerToWorker,
   type OutFrame,
+  unbatch,
 } from "./codec.js";
 import { SendBatcher } from "./batch.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
@@ -166,6 +166,8 @@ export class Worker {
   private session = 0;
   private lastHeard = 0;
   private registered = false;
+  /** `options.batch`: offer BATCH to the broker. */
+  private readonly offersBatch: boolean;
   /** The broker's UP reply said it reads BATCH from this connection. */
   private batching = false;
   /** Replies of one turn, sent at its end as one message (while `batching`). */
@@ -188,6 +190,7 @@ export class Worker {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
+    this.offersBatch = options.batch !== false;
     const entries: [string, Handler][] =
       options.services instanceof Map
         ? [...(options.services as ReadonlyMap<string, Handler>).entries()]
@@ -294,9 +297,7 @@ export class Worker {
     this.registered = false;
     this.batching = false;
     this.lastHeard = Date.now();
-    this.send(
-      encodeWorkerUp(this.concurrency, [...this.handlers.keys()], this.options.batch !== false),
-    );
+    this.send(encodeWorkerUp(this.concurrency, [...this.handlers.keys()], this.offersBatch));
     this.loop = this.receiveLoop(socket);
     this.restartHeartbeat();
     this.log.debug({ endpoint: this.options.endpoint, session: this.session }, "worker connecting");
@@ -352,11 +353,9 @@ export class Worker {
   }
 
   private onMessage(msg: Buffer[]): void {
-    const batch = parseBatch(msg);
-    if (batch === undefined) this.onBrokerMessage(parseBrokerToWorker(msg));
-    else if (Array.isArray(batch))
-      for (const frames of batch) this.onBrokerMessage(parseBrokerToWorker(frames));
-    else this.onBrokerMessage(batch);
+    const messages = unbatch(msg);
+    if (!Array.isArray(messages)) this.onBrokerMessage(messages);
+    else for (const frames of messages) this.onBrokerMessage(parseBrokerToWorker(frames));
   }
 
   private onBrokerMessage(parsed: BrokerToWorker): void {
@@ -368,7 +367,7 @@ export class Worker {
         return;
       case "up":
         this.registered = true;
-        this.batching = parsed.batch && this.options.batch !== false;
+        this.batching = parsed.batch && this.offersBatch;
         this.backoff = this.reconnectOpts.initialMs;
         if (
           parsed.intervalMs !== this.heartbeat.intervalMs ||

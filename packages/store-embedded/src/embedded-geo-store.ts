@@ -452,13 +452,14 @@ export class EmbeddedGeoStore implements GeoStore {
     // Without a filter, a store holding its rows in memory answers from memory alone: when no
     // other process committed since the memory caught up, no SQLite transaction is needed (the
     // answer is the state before any commit still to come, as a transaction begun now would see).
-    if (this.rows !== undefined && filterSql(query.filter).key === "") {
+    const f = filterSql(query.filter);
+    if (this.rows !== undefined && f.key === "") {
       try {
         const c = this.open("near");
         if ((c.dataVersion.get() ?? -1) === this.cellsVersion) {
           this.memoryCurrent = true;
           try {
-            return Promise.resolve(this.nearIn(c, query));
+            return Promise.resolve(this.nearIn(c, query, f));
           } finally {
             this.memoryCurrent = false;
           }
@@ -467,7 +468,7 @@ export class EmbeddedGeoStore implements GeoStore {
         return Promise.reject(classifySqliteError(error, "near"));
       }
     }
-    return this.read("near", (c) => this.nearIn(c, query));
+    return this.read("near", (c) => this.nearIn(c, query, f));
   }
 
   within(query: WithinQuery): Promise<Page> {
@@ -1020,7 +1021,7 @@ export class EmbeddedGeoStore implements GeoStore {
    * answer's radius (≈ 1.2× it at the median on clustered data) and one pass suffices. With a
    * filter those places may not match, so the sampled density model sizes the first pass.
    */
-  private nearIn(c: Compiled, query: NearQuery): Page {
+  private nearIn(c: Compiled, query: NearQuery, f: FilterSql): Page {
     const { limit, cursor } = query;
     if (limit <= 0) return { hits: [] };
     const started = performance.now();
@@ -1029,7 +1030,6 @@ export class EmbeddedGeoStore implements GeoStore {
     const maxDistance = Math.min(query.maxDistance ?? HALF_CIRCUMFERENCE, HALF_CIRCUMFERENCE);
     const lower = Math.max(minDistance, cursor?.distance ?? 0);
     if (lower > maxDistance) return { hits: [] };
-    const f = filterSql(query.filter);
     const chosen =
       this.cells !== undefined && f.key === ""
         ? this.nearInMemory(c, this.cells, query, need, lower, maxDistance)

@@ -72,7 +72,7 @@ export class Supervisor {
     this.stopping = true;
     for (const m of this.managed) {
       const child = m.child;
-      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (running(child)) child.kill("SIGKILL");
     }
   }
 
@@ -151,7 +151,7 @@ export class Supervisor {
 
   private terminate(m: Managed, killAfterMs: number): Promise<void> {
     const child = m.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    if (!running(child)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
       child.once("exit", () => {
@@ -161,4 +161,9 @@ export class Supervisor {
       child.kill("SIGTERM");
     });
   }
+}
+
+/** Whether a child was spawned and has not exited yet. */
+function running(child: ChildProcess | undefined): child is ChildProcess {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
 }

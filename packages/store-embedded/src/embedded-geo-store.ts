@@ -153,9 +153,25 @@ interface Compiled {
   readonly inTransaction: Database.Transaction<(run: () => unknown) => unknown>;
   readonly getById: Statement<[string], PlaceRow>;
   readonly pkById: Statement<[string], number>;
-  readonly locationById: Statement<[string], [number, number, number]>;
+  /** pk, lng, lat and the seq of the change that last wrote the row (NULL: none references it). */
+  readonly locationById: Statement<[string], [number, number, number, number | null]>;
+  /** A row and the seq of the change that last wrote it. */
+  readonly rowAndSeqById: Statement<[string], [...PlaceRow, number | null]>;
+  /** The seq after which this transaction's changes are numbered (the outbox's AUTOINCREMENT). */
+  readonly lastSeqEver: Statement<[], number>;
+  /** Stores the place in a change that read it from its row, before the row changes. */
+  readonly keepChangePlace: Statement<[string, number], unknown>;
   readonly insertChange: Statement<
-    [PlaceChange["kind"], string, number | null, number | null, string, string | null, number],
+    [
+      number,
+      PlaceChange["kind"],
+      string,
+      number | null,
+      number | null,
+      string,
+      string | null,
+      number,
+    ],
     unknown
   >;
   readonly cellEntries: Statement<[], [number, number, number, number]>;
@@ -172,11 +188,11 @@ interface Compiled {
   /** `pk IN (?, …)` row reads by list length, prepared on first use. */
   readonly rowsIn: Statement<number[], PlaceRow>[];
   readonly insert: Statement<
-    [string, number, number, number, string, string, string, string, string],
+    [string, number, number, number, string, string, string, string, string, number],
     unknown
   >;
   readonly update: Statement<
-    [number, number, number, string, string, string, string, string, number],
+    [number, number, number, string, string, string, string, string, number, number],
     unknown
   >;
   readonly deleteById: Statement<[string], unknown>;
@@ -206,6 +222,10 @@ type CellOp =
 /** Outbox changes past which catching up costs more than reloading the index from the file. */
 const CATCH_UP_MAX = 50_000;
 
+/**
+ * seq, kind, place (JSON, or `''` when it is its row as it stands), prev_lng, prev_lat, at, move,
+ * then that row's columns (NULL unless `place` is `''`).
+ */
 type ChangeRow = [
   number,
   PlaceChange["kind"],
@@ -214,7 +234,21 @@ type ChangeRow = [
   number | null,
   string,
   string | null,
+  ...Nullable<PlaceRow>,
 ];
+
+type Nullable<T extends unknown[]> = { [K in keyof T]: T[K] | null };
+
+/** The row a change reads its place from; a change whose row is gone means a damaged file. */
+function liveRow(seq: number, row: Nullable<PlaceRow>): PlaceRow {
+  if (row.some((v) => v === null)) {
+    throw new GeomeshError(
+      "STORE_UNAVAILABLE",
+      `changes: change ${seq} reads its place from a row that is missing`,
+    );
+  }
+  return row as PlaceRow;
+}
 
 function toPlace(row: PlaceRow): Place {
   const [, id, name, category, lng, lat, tags, properties, updatedAt] = row;
@@ -544,7 +578,9 @@ export class EmbeddedGeoStore implements GeoStore {
     return this.write("upsert", ops, (c) => {
       const at = new Date().toISOString();
       const outcomes: UpsertOutcome[] = [];
+      let seq = c.lastSeqEver.get() ?? 0;
       for (const p of prepared) {
+        seq += 1;
         const [lng, lat] = p.location.coordinates;
         const tags = JSON.stringify(p.tags);
         const properties = JSON.stringify(p.properties);
@@ -560,6 +596,7 @@ export class EmbeddedGeoStore implements GeoStore {
           tags,
           properties,
           p.updatedAt,
+          seq,
         );
         let pk: number;
         let prev: LngLat | undefined;
@@ -575,7 +612,8 @@ export class EmbeddedGeoStore implements GeoStore {
           }
           pk = before[0];
           prev = [before[1], before[2]];
-          c.update.run(cell, lng, lat, p.name, p.category, tags, properties, p.updatedAt, pk);
+          if (before[3] !== null) this.keepPlaceOf(c, pk, before[3]);
+          c.update.run(cell, lng, lat, p.name, p.category, tags, properties, p.updatedAt, seq, pk);
         }
         const row: PlaceRow = [
           pk,
@@ -593,7 +631,7 @@ export class EmbeddedGeoStore implements GeoStore {
         outcomes.push({
           id: p.id,
           status,
-          change: this.record(c, status, p, pk, at, prev, options?.moves?.[p.id]),
+          change: this.record(c, seq, status, p, "", pk, at, prev, options?.moves?.[p.id]),
         });
       }
       this.writesSinceSample += prepared.length;
@@ -601,26 +639,39 @@ export class EmbeddedGeoStore implements GeoStore {
     });
   }
 
-  /** Appends a change to the outbox (inside the write's transaction) and prunes old ones now and then. */
+  /**
+   * Before row `pk` changes: change `seq`, if it still reads its place from the row, gets the
+   * place as JSON (the row as it stands is the place after that change).
+   */
+  private keepPlaceOf(c: Compiled, pk: number, seq: number): void {
+    const row = c.rowByPk.get(pk);
+    if (row !== undefined) c.keepChangePlace.run(JSON.stringify(toPlace(row)), seq);
+  }
+
+  /**
+   * Appends change `seq` to the outbox (inside the write's transaction) and prunes old ones now and
+   * then. `placeJson` is the place as stored: `''` when it is row `pk` as this write leaves it.
+   */
   private record(
     c: Compiled,
+    seq: number,
     kind: PlaceChange["kind"],
     place: Place,
+    placeJson: string,
     pk: number,
     at: string,
     previous?: LngLat,
     move?: ChangeMove,
   ): PlaceChange {
-    const seq = Number(
-      c.insertChange.run(
-        kind,
-        JSON.stringify(place),
-        previous?.[0] ?? null,
-        previous?.[1] ?? null,
-        at,
-        move ? JSON.stringify(move) : null,
-        pk,
-      ).lastInsertRowid,
+    c.insertChange.run(
+      seq,
+      kind,
+      placeJson,
+      previous?.[0] ?? null,
+      previous?.[1] ?? null,
+      at,
+      move ? JSON.stringify(move) : null,
+      pk,
     );
     this.writtenSeq = seq;
     if (seq % 1024 === 0) c.pruneChanges.run(seq - CHANGES_KEPT);
@@ -638,10 +689,10 @@ export class EmbeddedGeoStore implements GeoStore {
     return this.read("changesSince", (c) =>
       c.changesAfter
         .all(Math.max(0, Math.floor(seq)), Math.max(0, Math.floor(limit)))
-        .map(([s, kind, place, prevLng, prevLat, at, move]): PlaceChange => ({
+        .map(([s, kind, place, prevLng, prevLat, at, move, ...row]): PlaceChange => ({
           seq: s,
           kind,
-          place: JSON.parse(place) as Place,
+          place: place === "" ? toPlace(liveRow(s, row)) : (JSON.parse(place) as Place),
           ...(prevLng === null || prevLat === null
             ? {}
             : { previous: [prevLng, prevLat] as LngLat }),
@@ -668,20 +719,19 @@ export class EmbeddedGeoStore implements GeoStore {
   delete(id: string, options?: DeleteOptions): Promise<PlaceChange | undefined> {
     const ops: CellOp[] = [];
     return this.write("delete", ops, (c) => {
-      const row = c.getById.get(id);
-      if (row === undefined) return undefined;
+      const found = c.rowAndSeqById.get(id);
+      if (found === undefined) return undefined;
+      const row = found.slice(0, 9) as PlaceRow;
+      const lastSeq = found[9];
+      const place = toPlace(row);
+      const json = JSON.stringify(place);
+      if (lastSeq !== null) c.keepChangePlace.run(json, lastSeq);
       c.deleteById.run(id);
       this.writesSinceSample += 1;
       ops.push({ put: false, pk: row[0], lng: row[4], lat: row[5] });
-      return this.record(
-        c,
-        "deleted",
-        toPlace(row),
-        row[0],
-        new Date().toISOString(),
-        undefined,
-        options?.move,
-      );
+      const seq = (c.lastSeqEver.get() ?? 0) + 1;
+      const at = new Date().toISOString();
+      return this.record(c, seq, "deleted", place, json, row[0], at, undefined, options?.move);
     });
   }
 
@@ -730,10 +780,25 @@ export class EmbeddedGeoStore implements GeoStore {
         .raw(),
       pkById: db.prepare<[string], number>("SELECT pk FROM places WHERE id = ?").pluck(),
       locationById: db
-        .prepare<[string], [number, number, number]>("SELECT pk, lng, lat FROM places WHERE id = ?")
+        .prepare<[string], [number, number, number, number | null]>(
+          "SELECT pk, lng, lat, seq FROM places WHERE id = ?",
+        )
         .raw(),
+      rowAndSeqById: db
+        .prepare<[string], [...PlaceRow, number | null]>(
+          `SELECT ${PLACE_COLUMNS}, p.seq FROM places AS p WHERE p.id = ?`,
+        )
+        .raw(),
+      lastSeqEver: db
+        .prepare<[], number>(
+          // The AUTOINCREMENT counter (no row before the first change); max(seq) as well, in case
+          // sqlite_sequence was edited by hand.
+          "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0), coalesce((SELECT max(seq) FROM changes), 0))",
+        )
+        .pluck(),
+      keepChangePlace: db.prepare("UPDATE changes SET place = ? WHERE seq = ? AND place = ''"),
       insertChange: db.prepare(
-        "INSERT INTO changes (kind, place, prev_lng, prev_lat, at, move, pk) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO changes (seq, kind, place, prev_lng, prev_lat, at, move, pk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       cellEntries: db
         .prepare<[], [number, number, number, number]>(
@@ -743,13 +808,13 @@ export class EmbeddedGeoStore implements GeoStore {
       lastSeq: db.prepare<[], number | null>("SELECT max(seq) FROM changes").pluck(),
       cellChanges: db
         .prepare<[number, number], CellChangeRow>(
-          "SELECT seq, kind, pk, place ->> '$.location.coordinates[0]', place ->> '$.location.coordinates[1]', prev_lng, prev_lat FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+          "SELECT c.seq, c.kind, c.pk, iif(c.place = '', p.lng, c.place ->> '$.location.coordinates[0]'), iif(c.place = '', p.lat, c.place ->> '$.location.coordinates[1]'), c.prev_lng, c.prev_lat FROM changes AS c LEFT JOIN places AS p ON c.place = '' AND p.pk = c.pk WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
         )
         .raw(),
       pruneChanges: db.prepare("DELETE FROM changes WHERE seq <= ?"),
       changesAfter: db
         .prepare<[number, number], ChangeRow>(
-          "SELECT seq, kind, place, prev_lng, prev_lat, at, move FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+          `SELECT c.seq, c.kind, c.place, c.prev_lng, c.prev_lat, c.at, c.move, ${PLACE_COLUMNS} FROM changes AS c LEFT JOIN places AS p ON c.place = '' AND p.pk = c.pk WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
         )
         .raw(),
       changeRange: db
@@ -771,10 +836,10 @@ export class EmbeddedGeoStore implements GeoStore {
         )
         .raw(),
       insert: db.prepare(
-        "INSERT INTO places (id, cell, lng, lat, name, category, tags, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO places (id, cell, lng, lat, name, category, tags, properties, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
       ),
       update: db.prepare(
-        "UPDATE places SET cell = ?, lng = ?, lat = ?, name = ?, category = ?, tags = ?, properties = ?, updated_at = ? WHERE pk = ?",
+        "UPDATE places SET cell = ?, lng = ?, lat = ?, name = ?, category = ?, tags = ?, properties = ?, updated_at = ?, seq = ? WHERE pk = ?",
       ),
       deleteById: db.prepare("DELETE FROM places WHERE id = ?"),
       count: db.prepare<[], number>("SELECT count(*) FROM places").pluck(),

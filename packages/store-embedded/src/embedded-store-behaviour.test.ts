@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createStore } from "@geomesh/store";
+import type { Place } from "@geomesh/geo";
 import { place } from "@geomesh/store/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedGeoStore } from "./index.js";
@@ -103,7 +104,7 @@ describe("embedded store specifics", () => {
     const [outcome] = await again.upsert([place("new", [2, 2])]);
     expect(outcome!.change.seq).toBe(1);
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(4);
+    expect(check.pragma("user_version", { simple: true })).toBe(5);
     check.close();
     await again.close();
   });
@@ -127,7 +128,7 @@ describe("embedded store specifics", () => {
     expect(await again.changesSince(0, 10)).toEqual([before!.change, moved!.change]);
     expect(await again.changeRange()).toEqual({ first: 1, last: 2 });
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(4);
+    expect(check.pragma("user_version", { simple: true })).toBe(5);
     check.close();
     await again.close();
   });
@@ -154,7 +155,7 @@ describe("embedded store specifics", () => {
       "far",
     ]);
     const check = new Database(path);
-    expect(check.pragma("user_version", { simple: true })).toBe(4);
+    expect(check.pragma("user_version", { simple: true })).toBe(5);
     expect(check.prepare("SELECT pk FROM changes ORDER BY seq").pluck().all()).toEqual([
       null,
       null,
@@ -181,6 +182,108 @@ describe("embedded store specifics", () => {
     expect((await b.changesSince(0, 100)).map((c) => c.seq)).toEqual(seqs);
     await a.close();
     await b.close();
+  });
+
+  it("writes a created or updated place once: its change reads the row until the row changes", async () => {
+    const path = fresh();
+    const a = new EmbeddedGeoStore({ path, region: "NE" });
+    const b = new EmbeddedGeoStore({ path, region: "NE" });
+    await a.init();
+    await b.init();
+    const stored = (): unknown[] => {
+      const raw = new Database(path, { readonly: true });
+      const out = raw.prepare("SELECT place FROM changes ORDER BY seq").pluck().all();
+      raw.close();
+      return out;
+    };
+    const [created] = await a.upsert([{ ...place("x", [1, 1]), name: "first" }]);
+    expect(stored()).toEqual([""]);
+    // Another connection (with the row read from the file) sees the same change.
+    expect(await b.changesSince(0, 10)).toEqual([created!.change]);
+    const [updated] = await b.upsert([{ ...place("x", [2, 2]), name: "second" }]);
+    const [again] = await a.upsert([{ ...place("x", [3, 3]), name: "third" }]);
+    // Each update first stored the place the previous change left in the row.
+    expect(stored().map((s) => (s === "" ? "" : (JSON.parse(s as string) as Place).name))).toEqual([
+      "first",
+      "second",
+      "",
+    ]);
+    const removed = await b.delete("x");
+    expect(removed!.place.name).toBe("third");
+    const changes = await a.changesSince(0, 10);
+    expect(changes).toEqual([created!.change, updated!.change, again!.change, removed]);
+    expect(changes.map((c) => [c.kind, c.place.name, c.place.location.coordinates])).toEqual([
+      ["created", "first", [1, 1]],
+      ["updated", "second", [2, 2]],
+      ["updated", "third", [3, 3]],
+      ["deleted", "third", [3, 3]],
+    ]);
+    expect(stored().every((s) => s !== "")).toBe(true);
+    // A new place may take the deleted row's pk: the old changes no longer read from it.
+    const [reborn] = await a.upsert([{ ...place("y", [4, 4]), name: "fourth" }]);
+    expect((await b.changesSince(0, 10)).map((c) => c.place.name)).toEqual([
+      "first",
+      "second",
+      "third",
+      "third",
+      "fourth",
+    ]);
+    expect(reborn!.change.seq).toBe(5);
+    await a.close();
+    await b.close();
+  });
+
+  it("keeps a pruned change's row free to change, and fails loudly on a change whose row is gone", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    await store.upsert([place("a", [1, 1]), place("b", [2, 2])]);
+    const raw = new Database(path);
+    raw.exec("DELETE FROM changes WHERE seq = 1");
+    raw.close();
+    // a's change is gone: updating a stores nothing into it and loses nothing.
+    await store.upsert([{ ...place("a", [1.5, 1]), name: "moved" }]);
+    expect((await store.changesSince(0, 10)).map((c) => [c.seq, c.place.name])).toEqual([
+      [2, place("b", [2, 2]).name],
+      [3, "moved"],
+    ]);
+    // A file edited behind the store's back: b's row removed while its change reads from it.
+    const edit = new Database(path);
+    edit.exec("DELETE FROM places WHERE id = 'b'");
+    edit.close();
+    await expect(store.changesSince(0, 10)).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+      message: expect.stringContaining("change 2 reads its place from a row that is missing"),
+    });
+    await store.close();
+  });
+
+  it("upgrades a schema-4 file in place: its places gain the seq column, old changes kept", async () => {
+    const path = fresh();
+    const store = new EmbeddedGeoStore({ path, region: "NE" });
+    await store.init();
+    await store.upsert([place("old", [1, 1])]);
+    await store.close();
+    // Make it look like a file written before changes read their place from the row.
+    const raw = new Database(path);
+    raw.exec("ALTER TABLE places DROP COLUMN seq; PRAGMA user_version = 4;");
+    raw
+      .prepare("UPDATE changes SET place = ?")
+      .run(JSON.stringify({ ...place("old", [1, 1]), updatedAt: "2024-01-01T00:00:00.000Z" }));
+    raw.close();
+    const again = new EmbeddedGeoStore({ path, region: "NE" });
+    await again.init();
+    await again.upsert([{ ...place("old", [2, 2]), name: "newer" }]);
+    const changes = await again.changesSince(0, 10);
+    expect(changes.map((c) => [c.seq, c.kind, c.place.name, c.place.updatedAt])).toEqual([
+      [1, "created", place("old", [1, 1]).name, "2024-01-01T00:00:00.000Z"],
+      [2, "updated", "newer", changes[1]!.place.updatedAt],
+    ]);
+    const check = new Database(path);
+    expect(check.pragma("user_version", { simple: true })).toBe(5);
+    expect(check.prepare("SELECT seq FROM places").pluck().all()).toEqual([2]);
+    check.close();
+    await again.close();
   });
 
   it("refuses a file that belongs to another region", async () => {

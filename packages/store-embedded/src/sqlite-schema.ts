@@ -13,6 +13,11 @@
  *   `move` (since version 3) the cross-region move the change is half of, as JSON, else NULL;
  *   `pk` (since version 4) the place's row, so a process can apply others' writes to its in-memory
  *   cell index (NULL in changes an older build wrote: a reader then rebuilds from `places`).
+ * - since version 5 a created or updated change stores `place` as `''` while its row is as the
+ *   change left it: the place is then read from `places` (row `pk`), so a load writes each place
+ *   once, not twice. `places.seq` is the seq of the change that last wrote the row; a write that
+ *   updates or deletes the row first stores the place as JSON in that change (if it still holds
+ *   `''`), so every change reads the place as it was after it. Deletes store the removed place.
  *
  * `PRAGMA user_version` is the schema version; a file from a newer version is refused.
  */
@@ -20,7 +25,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { GeomeshError } from "@geomesh/errors";
 
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,7 +42,8 @@ CREATE TABLE IF NOT EXISTS places (
   category TEXT NOT NULL,
   tags TEXT NOT NULL,
   properties TEXT NOT NULL,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL,
+  seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS places_cell ON places (cell, lng, lat);
 CREATE TABLE IF NOT EXISTS changes (
@@ -67,11 +73,15 @@ export function migrate(db: BetterSqlite3.Database, region: string): void {
     }
     if (version < SCHEMA_VERSION) {
       // Every statement is IF NOT EXISTS: a version-1 file gains the changes table, nothing else;
-      // a version-2 file's changes table gains the move column, a version-3 file's the pk column.
+      // a version-2 file's changes table gains the move column, a version-3 file's the pk column,
+      // a version-4 file's places table the seq column (NULL: its changes all hold their place).
       db.exec(DDL);
-      const columns = db.prepare("SELECT name FROM pragma_table_info('changes')").pluck().all();
-      if (!columns.includes("move")) db.exec("ALTER TABLE changes ADD COLUMN move TEXT");
-      if (!columns.includes("pk")) db.exec("ALTER TABLE changes ADD COLUMN pk INTEGER");
+      const columns = (table: string): unknown[] =>
+        db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(table);
+      const changes = columns("changes");
+      if (!changes.includes("move")) db.exec("ALTER TABLE changes ADD COLUMN move TEXT");
+      if (!changes.includes("pk")) db.exec("ALTER TABLE changes ADD COLUMN pk INTEGER");
+      if (!columns("places").includes("seq")) db.exec("ALTER TABLE places ADD COLUMN seq INTEGER");
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('region', ?)").run(region);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }

@@ -355,6 +355,30 @@ describe("embedded store specifics", () => {
     await b.close();
   });
 
+  it("sees every commit of another connection on the very next near(), write after write", async () => {
+    const path = fresh();
+    const a = new EmbeddedGeoStore({ path, region: "NE" });
+    const b = new EmbeddedGeoStore({ path, region: "NE", walCheckpointPages: 4 });
+    await a.init();
+    await b.init();
+    for (let i = 0; i < 120; i++) {
+      // b's near() answers without a transaction when nothing changed: each of a's commits (and
+      // b's own, which checkpoint and restart the log every few pages) must still show.
+      const writer = i % 3 === 2 ? b : a;
+      await writer.upsert([place(`p${i}`, [10 - i / 100, 10])]);
+      const hits = (await b.near({ point: [0, 10], limit: 1 })).hits.map((h) => h.place.id);
+      expect(hits).toEqual([`p${i}`]);
+      expect((await b.near({ point: [0, 10], limit: 1 })).hits[0]!.place.id).toBe(`p${i}`);
+      if (i % 10 === 9) {
+        await a.delete(`p${i}`);
+        expect((await b.near({ point: [0, 10], limit: 1 })).hits[0]!.place.id).toBe(`p${i - 1}`);
+        await a.upsert([place(`p${i}`, [10 - i / 100, 10])]);
+      }
+    }
+    await a.close();
+    await b.close();
+  });
+
   it("never echoes stored values in error messages", async () => {
     const store = new EmbeddedGeoStore({ path: fresh(), region: "NE" });
     await store.init();

@@ -161,19 +161,7 @@ interface Compiled {
   readonly lastSeqEver: Statement<[], number>;
   /** Stores the place in a change that read it from its row, before the row changes. */
   readonly keepChangePlace: Statement<[string, number], unknown>;
-  readonly insertChange: Statement<
-    [
-      number,
-      PlaceChange["kind"],
-      string,
-      number | null,
-      number | null,
-      string,
-      string | null,
-      number,
-    ],
-    unknown
-  >;
+  readonly insertChange: Statement<[...ChangeColumns, number], unknown>;
   readonly cellEntries: Statement<[], [number, number, number, number]>;
   readonly lastSeq: Statement<[], number | null>;
   readonly cellChanges: Statement<[number, number], CellChangeRow>;
@@ -222,11 +210,8 @@ type CellOp =
 /** Outbox changes past which catching up costs more than reloading the index from the file. */
 const CATCH_UP_MAX = 50_000;
 
-/**
- * seq, kind, place (JSON, or `''` when it is its row as it stands), prev_lng, prev_lat, at, move,
- * then that row's columns (NULL unless `place` is `''`).
- */
-type ChangeRow = [
+/** seq, kind, place (JSON, or `''` when it is its row as it stands), prev_lng, prev_lat, at, move. */
+type ChangeColumns = [
   number,
   PlaceChange["kind"],
   string,
@@ -234,8 +219,10 @@ type ChangeRow = [
   number | null,
   string,
   string | null,
-  ...Nullable<PlaceRow>,
 ];
+
+/** A change, then the row its place is read from (NULL unless `place` is `''`). */
+type ChangeRow = [...ChangeColumns, ...Nullable<PlaceRow>];
 
 type Nullable<T extends unknown[]> = { [K in keyof T]: T[K] | null };
 

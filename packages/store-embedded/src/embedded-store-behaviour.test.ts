@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createStore } from "@geomesh/store";
-import type { Place } from "@geomesh/geo";
+import type { Place, PlaceInput } from "@geomesh/geo";
+import type { UpsertOutcome } from "@geomesh/store";
 import { place } from "@geomesh/store/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedGeoStore } from "./index.js";
@@ -12,6 +13,26 @@ const dir = mkdtempSync(join(tmpdir(), "geomesh-embedded-behaviour-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => join(dir, `b-${++n}.sqlite`);
+
+/**
+ * A file written by this build with `places`, then edited by `makeOlder` (through a raw
+ * connection) to look like one an older build wrote.
+ */
+async function olderFile(
+  places: PlaceInput[],
+  makeOlder: string | ((raw: Database.Database) => void),
+): Promise<{ path: string; outcomes: UpsertOutcome[] }> {
+  const path = fresh();
+  const store = new EmbeddedGeoStore({ path, region: "NE" });
+  await store.init();
+  const outcomes = await store.upsert(places);
+  await store.close();
+  const raw = new Database(path);
+  if (typeof makeOlder === "string") raw.exec(makeOlder);
+  else makeOlder(raw);
+  raw.close();
+  return { path, outcomes };
+}
 
 describe("embedded store specifics", () => {
   it("is created from a sqlite: URI through the store registry", async () => {
@@ -89,15 +110,11 @@ describe("embedded store specifics", () => {
   });
 
   it("upgrades a schema-1 file in place: places kept, changes numbered from 1", async () => {
-    const path = fresh();
-    const store = new EmbeddedGeoStore({ path, region: "NE" });
-    await store.init();
-    await store.upsert([place("old", [1, 1])]);
-    await store.close();
-    // Make it look like a file written before the changes table existed.
-    const raw = new Database(path);
-    raw.exec("DROP TABLE changes; PRAGMA user_version = 1;");
-    raw.close();
+    // A file written before the changes table existed.
+    const { path } = await olderFile(
+      [place("old", [1, 1])],
+      "DROP TABLE changes; PRAGMA user_version = 1;",
+    );
     const again = new EmbeddedGeoStore({ path, region: "NE" });
     await again.init();
     expect((await again.get("old"))?.id).toBe("old");
@@ -110,15 +127,14 @@ describe("embedded store specifics", () => {
   });
 
   it("upgrades a schema-2 file in place: its outbox gains the move column, old changes kept", async () => {
-    const path = fresh();
-    const store = new EmbeddedGeoStore({ path, region: "NE" });
-    await store.init();
-    const [before] = await store.upsert([place("old", [1, 1])]);
-    await store.close();
-    // Make it look like a file written before changes kept their move.
-    const raw = new Database(path);
-    raw.exec("ALTER TABLE changes DROP COLUMN move; PRAGMA user_version = 2;");
-    raw.close();
+    // A file written before changes kept their move.
+    const {
+      path,
+      outcomes: [before],
+    } = await olderFile(
+      [place("old", [1, 1])],
+      "ALTER TABLE changes DROP COLUMN move; PRAGMA user_version = 2;",
+    );
     const again = new EmbeddedGeoStore({ path, region: "NE" });
     await again.init();
     const [moved] = await again.upsert([place("in", [2, 2])], {
@@ -134,15 +150,11 @@ describe("embedded store specifics", () => {
   });
 
   it("upgrades a schema-3 file in place: its outbox gains the pk column, near() still right", async () => {
-    const path = fresh();
-    const store = new EmbeddedGeoStore({ path, region: "NE" });
-    await store.init();
-    await store.upsert([place("old", [1, 1]), place("far", [5, 5])]);
-    await store.close();
-    // Make it look like a file written before changes kept their row's pk.
-    const raw = new Database(path);
-    raw.exec("ALTER TABLE changes DROP COLUMN pk; PRAGMA user_version = 3;");
-    raw.close();
+    // A file written before changes kept their row's pk.
+    const { path } = await olderFile(
+      [place("old", [1, 1]), place("far", [5, 5])],
+      "ALTER TABLE changes DROP COLUMN pk; PRAGMA user_version = 3;",
+    );
     const again = new EmbeddedGeoStore({ path, region: "NE" });
     const other = new EmbeddedGeoStore({ path, region: "NE" });
     await again.init();
@@ -259,18 +271,13 @@ describe("embedded store specifics", () => {
   });
 
   it("upgrades a schema-4 file in place: its places gain the seq column, old changes kept", async () => {
-    const path = fresh();
-    const store = new EmbeddedGeoStore({ path, region: "NE" });
-    await store.init();
-    await store.upsert([place("old", [1, 1])]);
-    await store.close();
-    // Make it look like a file written before changes read their place from the row.
-    const raw = new Database(path);
-    raw.exec("ALTER TABLE places DROP COLUMN seq; PRAGMA user_version = 4;");
-    raw
-      .prepare("UPDATE changes SET place = ?")
-      .run(JSON.stringify({ ...place("old", [1, 1]), updatedAt: "2024-01-01T00:00:00.000Z" }));
-    raw.close();
+    // A file written before changes read their place from the row.
+    const { path } = await olderFile([place("old", [1, 1])], (raw) => {
+      raw.exec("ALTER TABLE places DROP COLUMN seq; PRAGMA user_version = 4;");
+      raw
+        .prepare("UPDATE changes SET place = ?")
+        .run(JSON.stringify({ ...place("old", [1, 1]), updatedAt: "2024-01-01T00:00:00.000Z" }));
+    });
     const again = new EmbeddedGeoStore({ path, region: "NE" });
     await again.init();
     await again.upsert([{ ...place("old", [2, 2]), name: "newer" }]);

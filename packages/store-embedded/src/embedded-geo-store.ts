@@ -153,9 +153,7 @@ interface Compiled {
   readonly inTransaction: Database.Transaction<(run: () => unknown) => unknown>;
   readonly getById: Statement<[string], PlaceRow>;
   readonly pkById: Statement<[string], number>;
-  /** pk, lng, lat and the seq of the change that last wrote the row (NULL: none references it). */
-  readonly locationById: Statement<[string], [number, number, number, number | null]>;
-  /** A row and the seq of the change that last wrote it. */
+  /** A row and the seq of the change that last wrote it (NULL: written before schema v5). */
   readonly rowAndSeqById: Statement<[string], [...PlaceRow, number | null]>;
   /** The seq after which this transaction's changes are numbered (the outbox's AUTOINCREMENT). */
   readonly lastSeqEver: Statement<[], number>;
@@ -235,6 +233,22 @@ function liveRow(seq: number, row: Nullable<PlaceRow>): PlaceRow {
     );
   }
   return row as PlaceRow;
+}
+
+/**
+ * Before a write changes or removes a row (read with its seq): the place as it stands, which the
+ * change that last wrote the row gets as JSON if it still reads its place from the row.
+ */
+function keepPlace(
+  c: Compiled,
+  found: readonly [...PlaceRow, number | null],
+): { row: PlaceRow; place: Place; json: string } {
+  const row = found.slice(0, -1) as PlaceRow;
+  const seq = found[found.length - 1] as number | null;
+  const place = toPlace(row);
+  const json = JSON.stringify(place);
+  if (seq !== null) c.keepChangePlace.run(json, seq);
+  return { row, place, json };
 }
 
 function toPlace(row: PlaceRow): Place {
@@ -590,7 +604,7 @@ export class EmbeddedGeoStore implements GeoStore {
         if (inserted.changes > 0) {
           pk = Number(inserted.lastInsertRowid);
         } else {
-          const before = c.locationById.get(p.id);
+          const before = c.rowAndSeqById.get(p.id);
           if (before === undefined) {
             throw new GeomeshError(
               "STORE_UNAVAILABLE",
@@ -598,8 +612,8 @@ export class EmbeddedGeoStore implements GeoStore {
             );
           }
           pk = before[0];
-          prev = [before[1], before[2]];
-          if (before[3] !== null) this.keepPlaceOf(c, pk, before[3]);
+          prev = [before[4], before[5]];
+          keepPlace(c, before);
           c.update.run(cell, lng, lat, p.name, p.category, tags, properties, p.updatedAt, seq, pk);
         }
         const row: PlaceRow = [
@@ -624,15 +638,6 @@ export class EmbeddedGeoStore implements GeoStore {
       this.writesSinceSample += prepared.length;
       return outcomes;
     });
-  }
-
-  /**
-   * Before row `pk` changes: change `seq`, if it still reads its place from the row, gets the
-   * place as JSON (the row as it stands is the place after that change).
-   */
-  private keepPlaceOf(c: Compiled, pk: number, seq: number): void {
-    const row = c.rowByPk.get(pk);
-    if (row !== undefined) c.keepChangePlace.run(JSON.stringify(toPlace(row)), seq);
   }
 
   /**
@@ -708,11 +713,7 @@ export class EmbeddedGeoStore implements GeoStore {
     return this.write("delete", ops, (c) => {
       const found = c.rowAndSeqById.get(id);
       if (found === undefined) return undefined;
-      const row = found.slice(0, 9) as PlaceRow;
-      const lastSeq = found[9];
-      const place = toPlace(row);
-      const json = JSON.stringify(place);
-      if (lastSeq !== null) c.keepChangePlace.run(json, lastSeq);
+      const { row, place, json } = keepPlace(c, found);
       c.deleteById.run(id);
       this.writesSinceSample += 1;
       ops.push({ put: false, pk: row[0], lng: row[4], lat: row[5] });
@@ -766,11 +767,6 @@ export class EmbeddedGeoStore implements GeoStore {
         .prepare<[string], PlaceRow>(`SELECT ${PLACE_COLUMNS} FROM places AS p WHERE p.id = ?`)
         .raw(),
       pkById: db.prepare<[string], number>("SELECT pk FROM places WHERE id = ?").pluck(),
-      locationById: db
-        .prepare<[string], [number, number, number, number | null]>(
-          "SELECT pk, lng, lat, seq FROM places WHERE id = ?",
-        )
-        .raw(),
       rowAndSeqById: db
         .prepare<[string], [...PlaceRow, number | null]>(
           `SELECT ${PLACE_COLUMNS}, p.seq FROM places AS p WHERE p.id = ?`,

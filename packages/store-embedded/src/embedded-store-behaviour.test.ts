@@ -7,12 +7,24 @@ import type { Place, PlaceInput } from "@geomesh/geo";
 import type { UpsertOutcome } from "@geomesh/store";
 import { place } from "@geomesh/store/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { EmbeddedGeoStore } from "./index.js";
+import { EmbeddedGeoStore, type EmbeddedStoreOptions } from "./index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "geomesh-embedded-behaviour-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (): string => join(dir, `b-${++n}.sqlite`);
+
+/** Two stores on one new file; `b` with `options` on top. */
+async function twoStores(
+  options: Partial<EmbeddedStoreOptions> = {},
+): Promise<{ path: string; a: EmbeddedGeoStore; b: EmbeddedGeoStore }> {
+  const path = fresh();
+  const a = new EmbeddedGeoStore({ path, region: "NE" });
+  const b = new EmbeddedGeoStore({ path, region: "NE", ...options });
+  await a.init();
+  await b.init();
+  return { path, a, b };
+}
 
 /**
  * A file written by this build with `places`, then edited by `makeOlder` (through a raw
@@ -179,11 +191,7 @@ describe("embedded store specifics", () => {
   });
 
   it("numbers changes from two stores on one file without gaps or repeats", async () => {
-    const path = fresh();
-    const a = new EmbeddedGeoStore({ path, region: "NE" });
-    const b = new EmbeddedGeoStore({ path, region: "NE" });
-    await a.init();
-    await b.init();
+    const { a, b } = await twoStores();
     const seqs: number[] = [];
     for (let i = 0; i < 20; i++) {
       const store = i % 2 === 0 ? a : b;
@@ -197,11 +205,7 @@ describe("embedded store specifics", () => {
   });
 
   it("writes a created or updated place once: its change reads the row until the row changes", async () => {
-    const path = fresh();
-    const a = new EmbeddedGeoStore({ path, region: "NE" });
-    const b = new EmbeddedGeoStore({ path, region: "NE" });
-    await a.init();
-    await b.init();
+    const { path, a, b } = await twoStores();
     const stored = (): unknown[] => {
       const raw = new Database(path, { readonly: true });
       const out = raw.prepare("SELECT place FROM changes ORDER BY seq").pluck().all();
@@ -348,11 +352,7 @@ describe("embedded store specifics", () => {
   });
 
   it("sees writes committed by another connection on the next query", async () => {
-    const path = fresh();
-    const a = new EmbeddedGeoStore({ path, region: "NE" });
-    const b = new EmbeddedGeoStore({ path, region: "NE" });
-    await a.init();
-    await b.init();
+    const { a, b } = await twoStores();
     expect((await b.near({ point: [1, 1], limit: 1 })).hits).toHaveLength(0);
     await a.upsert([place("x", [1, 1])]);
     expect((await b.near({ point: [1, 1], limit: 1 })).hits.map((h) => h.place.id)).toEqual(["x"]);
@@ -363,11 +363,7 @@ describe("embedded store specifics", () => {
   });
 
   it("sees every commit of another connection on the very next near(), write after write", async () => {
-    const path = fresh();
-    const a = new EmbeddedGeoStore({ path, region: "NE" });
-    const b = new EmbeddedGeoStore({ path, region: "NE", walCheckpointPages: 4 });
-    await a.init();
-    await b.init();
+    const { a, b } = await twoStores({ walCheckpointPages: 4 });
     for (let i = 0; i < 120; i++) {
       // b's near() answers without a transaction when nothing changed: each of a's commits (and
       // b's own, which checkpoint and restart the log every few pages) must still show.

@@ -1045,10 +1045,7 @@ export class EmbeddedGeoStore implements GeoStore {
     const memory = this.rows;
     if (memory !== undefined) {
       this.syncCells(c);
-      for (let i = 0; i < points.length; i++) {
-        const { pk, lng, lat } = points[i]!;
-        places[i] = memory.place(pk, lng, lat);
-      }
+      memory.places(points, places);
       return places;
     }
     const pks = points.map((p) => p.pk);

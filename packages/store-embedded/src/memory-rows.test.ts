@@ -53,6 +53,26 @@ describe("MemoryRows", () => {
     expect(() => rows.put(row(1.5))).toThrow(RangeError);
   });
 
+  it("decodes a page of pks in their order, undefined where a pk holds no row", () => {
+    const rows = new MemoryRows();
+    const held = [row(9), row(2, { tags: "[]", properties: "{}" }), row(700_000)];
+    for (const r of held) rows.put(r);
+    const points = [
+      { pk: 700_000, lng: 1, lat: 2 },
+      { pk: 3, lng: 0, lat: 0 },
+      { pk: 9, lng: -3, lat: 4 },
+      { pk: 2_000_000, lng: 0, lat: 0 },
+      { pk: 2, lng: 5, lat: -6 },
+    ];
+    const out: (Place | undefined)[] = new Array<Place | undefined>(points.length);
+    rows.places(points, out);
+    expect(out).toEqual(points.map((p) => rows.place(p.pk, p.lng, p.lat)));
+    expect(out.map((p) => p?.id)).toEqual(["id-700000", undefined, "id-9", undefined, "id-2"]);
+    expect(out[2]?.location.coordinates).toEqual([-3, 4]);
+    rows.places([], out);
+    expect(out).toHaveLength(points.length);
+  });
+
   it("turns a lone surrogate into U+FFFD, as the file does", () => {
     const rows = new MemoryRows();
     rows.put(row(1, { name: "x\ud800y" }));

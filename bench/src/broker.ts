@@ -2,10 +2,14 @@
  * Broker hop (DESIGN §9): client → broker → worker (`sys.echo`) against a direct
  * DEALER↔ROUTER echo, each server in its own process, measured in the same run.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultClusterInput } from "@geomesh/config";
 import { Client } from "@geomesh/protocol";
 import * as zmq from "zeromq";
-import { fileURLToPath } from "node:url";
-import { GEOMESH_BIN, freePort, spawnUntil, stopAll } from "./processes.js";
+import { GEOMESH_BIN, freePortRange, spawnUntil, stopAll } from "./processes.js";
 import { type BenchOptions, type BenchReport, fmt, percentile } from "./report.js";
 
 const WINDOW = 128;
@@ -112,20 +116,29 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
   await stopAll([relay.child, echo.child]);
   log(`bare relay: ${fmt.rate(bare.throughput)}, p50 ${fmt.ms(bare.p50)}, p99 ${fmt.ms(bare.p99)}`);
 
-  const fe = `tcp://127.0.0.1:${await freePort()}`;
-  const be = `tcp://127.0.0.1:${await freePort()}`;
+  // A cluster of one region: the broker has no peers to dial and the worker opens one store in a
+  // scratch directory, so nothing but the hop under test runs.
+  const dir = mkdtempSync(join(tmpdir(), "geomesh-bench-broker-"));
+  const input = defaultClusterInput({
+    dataDir: dir,
+    basePort: await freePortRange(5),
+    workersPerRegion: 1,
+  });
+  const region = input.regions.find((r) => r.name === "NE")!;
+  const config = join(dir, "cluster.json");
+  writeFileSync(config, JSON.stringify({ ...input, regions: [region] }));
   const env = { GEOMESH_LOG_LEVEL: "info" };
   const broker = await spawnUntil(
-    [GEOMESH_BIN, "broker", "--region", "NE", "--frontend", fe, "--backend", be],
+    [GEOMESH_BIN, "--config", config, "broker", "--region", "NE"],
     /broker started/,
     env,
   );
   const worker = await spawnUntil(
-    [GEOMESH_BIN, "worker", "--region", "NE", "--broker", be, "--concurrency", String(WINDOW)],
+    [GEOMESH_BIN, "--config", config, "worker", "--region", "NE", "--concurrency", String(WINDOW)],
     /worker registered/,
     env,
   );
-  const client = new Client({ endpoint: fe });
+  const client = new Client({ endpoint: region.endpoints.frontend });
   const viaBroker = await measure(
     async () => {
       const reply = await client.request("sys.echo", PAYLOAD);
@@ -136,6 +149,7 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
   );
   await client.close();
   await stopAll([worker.child, broker.child]);
+  rmSync(dir, { recursive: true, force: true });
   log(
     `broker: ${fmt.rate(viaBroker.throughput)}, p50 ${fmt.ms(viaBroker.p50)}, p99 ${fmt.ms(viaBroker.p99)}`,
   );

@@ -81,6 +81,56 @@ function directClient(endpoint: string): { send: () => Promise<void>; close: () 
   };
 }
 
+/**
+ * client → broker → worker `sys.echo`, in a cluster of one region: the broker has no peers to dial
+ * and the worker opens one store in a scratch directory, so nothing but the hop under test runs.
+ */
+async function measureViaBroker(total: number, samples: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), "geomesh-bench-broker-"));
+  try {
+    const input = defaultClusterInput({ dataDir: dir, basePort: await freePortRange(5) });
+    const region = input.regions.find((r) => r.name === "NE")!;
+    const config = join(dir, "cluster.json");
+    writeFileSync(config, JSON.stringify({ ...input, regions: [region] }));
+    const env = { GEOMESH_LOG_LEVEL: "info" };
+    const broker = await spawnUntil(
+      [GEOMESH_BIN, "--config", config, "broker", "--region", "NE"],
+      /broker started/,
+      env,
+    );
+    const worker = await spawnUntil(
+      [
+        GEOMESH_BIN,
+        "--config",
+        config,
+        "worker",
+        "--region",
+        "NE",
+        "--concurrency",
+        String(WINDOW),
+      ],
+      /worker registered/,
+      env,
+    );
+    const client = new Client({ endpoint: region.endpoints.frontend });
+    try {
+      return await measure(
+        async () => {
+          const reply = await client.request("sys.echo", PAYLOAD);
+          if (reply.status !== 200) throw new Error(`status ${reply.status}`);
+        },
+        total,
+        samples,
+      );
+    } finally {
+      await client.close();
+      await stopAll([worker.child, broker.child]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
   const total = quick ? 20_000 : 100_000;
   const samples = quick ? 1000 : 5000;
@@ -116,40 +166,7 @@ export async function run({ quick, log }: BenchOptions): Promise<BenchReport> {
   await stopAll([relay.child, echo.child]);
   log(`bare relay: ${fmt.rate(bare.throughput)}, p50 ${fmt.ms(bare.p50)}, p99 ${fmt.ms(bare.p99)}`);
 
-  // A cluster of one region: the broker has no peers to dial and the worker opens one store in a
-  // scratch directory, so nothing but the hop under test runs.
-  const dir = mkdtempSync(join(tmpdir(), "geomesh-bench-broker-"));
-  const input = defaultClusterInput({
-    dataDir: dir,
-    basePort: await freePortRange(5),
-    workersPerRegion: 1,
-  });
-  const region = input.regions.find((r) => r.name === "NE")!;
-  const config = join(dir, "cluster.json");
-  writeFileSync(config, JSON.stringify({ ...input, regions: [region] }));
-  const env = { GEOMESH_LOG_LEVEL: "info" };
-  const broker = await spawnUntil(
-    [GEOMESH_BIN, "--config", config, "broker", "--region", "NE"],
-    /broker started/,
-    env,
-  );
-  const worker = await spawnUntil(
-    [GEOMESH_BIN, "--config", config, "worker", "--region", "NE", "--concurrency", String(WINDOW)],
-    /worker registered/,
-    env,
-  );
-  const client = new Client({ endpoint: region.endpoints.frontend });
-  const viaBroker = await measure(
-    async () => {
-      const reply = await client.request("sys.echo", PAYLOAD);
-      if (reply.status !== 200) throw new Error(`status ${reply.status}`);
-    },
-    total,
-    samples,
-  );
-  await client.close();
-  await stopAll([worker.child, broker.child]);
-  rmSync(dir, { recursive: true, force: true });
+  const viaBroker = await measureViaBroker(total, samples);
   log(
     `broker: ${fmt.rate(viaBroker.throughput)}, p50 ${fmt.ms(viaBroker.p50)}, p99 ${fmt.ms(viaBroker.p99)}`,
   );

@@ -39,6 +39,8 @@ export class MemoryRows {
   /** Per pk: the row's text (undefined when absent). */
   private text: (string | undefined)[] = [];
   private count = 0;
+  /** The last prefetch's sum of lengths (`places`) — kept so its loop is not optimised away. */
+  private touched = 0;
 
   /** Rows held. */
   get size(): number {
@@ -84,9 +86,6 @@ export class MemoryRows {
       out[i] = this.place(pk, lng, lat);
     }
   }
-
-  /** The last prefetch's sum of lengths — kept so the touching loop is not optimised away. */
-  private touched = 0;
 
   /**
    * The place at pk, decoded (tags and properties parsed), at the coordinates the caller read

@@ -63,7 +63,7 @@ import { filterSql, type FilterSql, type SqlParams } from "./filter-sql.js";
 import { CellIndex, type IndexHit } from "./cell-index.js";
 import { MemoryRows, type PlaceRow } from "./memory-rows.js";
 import { type CellRange, cellOf, cellRanges } from "./hilbert-cell.js";
-import { classifySqliteError } from "./sqlite-errors.js";
+import { classifySqliteError, isSqliteBusy } from "./sqlite-errors.js";
 import { migrate } from "./sqlite-schema.js";
 import { WalHeaderWatch } from "./wal-header.js";
 
@@ -356,6 +356,27 @@ const INDEX_SCAN =
   "json_each(@ranges) AS r CROSS JOIN places AS i ON i.cell BETWEEN r.value ->> 0 AND r.value ->> 1";
 const ROW_JOIN = " CROSS JOIN places AS p ON p.pk = i.pk";
 
+/** What a busy wait sleeps on between tries (nothing ever wakes it). */
+const BUSY_SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `PRAGMA journal_mode = WAL`, tried again for up to the busy timeout while another connection
+ * holds a write lock: SQLite answers this pragma SQLITE_BUSY at once, without calling its busy
+ * handler, when it cannot take the lock — as when two processes open a new file together. The
+ * wait blocks, as SQLite's own busy handler does.
+ */
+function switchToWal(db: Database.Database, busyTimeoutMs: number): string {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return db.pragma("journal_mode = WAL", { simple: true }) as string;
+    } catch (error) {
+      if (!isSqliteBusy(error) || Date.now() >= deadline) throw error;
+      Atomics.wait(BUSY_SLEEP, 0, 0, 5);
+    }
+  }
+}
+
 /** Opens the file; failures that are not SQLite's own (e.g. a missing directory) are STORE_UNAVAILABLE. */
 function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   try {
@@ -440,7 +461,7 @@ export class EmbeddedGeoStore implements GeoStore {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       // Takes effect only on a file with no tables yet (before WAL mode is set on it).
       db.pragma(`page_size = ${pageSize}`);
-      const mode = db.pragma("journal_mode = WAL", { simple: true }) as string;
+      const mode = switchToWal(db, busyTimeoutMs);
       if (mode !== "wal" && path !== ":memory:") {
         throw new GeomeshError(
           "STORE_UNAVAILABLE",

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { createStore } from "@geomesh/store";
 import type { Place, PlaceInput } from "@geomesh/geo";
@@ -324,6 +326,51 @@ describe("embedded store specifics", () => {
       region: "NE",
     });
     await expect(store.init()).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+  });
+
+  it("waits for a writer holding a new file's lock before switching it to WAL", async () => {
+    // Another process (here a thread, so it can let go while init blocks) has just created the
+    // file and holds its write lock: SQLite answers the WAL switch SQLITE_BUSY at once, with no
+    // busy handler, so the store's own wait is what keeps init from failing.
+    const path = fresh();
+    const holder = new Worker(
+      `const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve("better-sqlite3"))});
+      const { parentPort } = require("node:worker_threads");
+      const db = new Database(${JSON.stringify(path)});
+      db.exec("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)");
+      parentPort.postMessage("locked");
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      db.exec("COMMIT");
+      db.close();`,
+      { eval: true },
+    );
+    const exited = new Promise((resolve) => holder.once("exit", resolve));
+    await new Promise((resolve) => holder.once("message", resolve));
+    const store = new EmbeddedGeoStore({ path, region: "NE", busyTimeoutMs: 10_000 });
+    const started = Date.now();
+    await store.init();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    await store.upsert([place("a", [0, 0])]);
+    expect(await store.count({ selection: { kind: "near", point: [0, 0], maxDistance: 10 } })).toBe(
+      1,
+    );
+    await store.close();
+    await exited;
+  });
+
+  it("reports STORE_TIMEOUT when a new file's write lock outlasts the busy timeout at init", async () => {
+    const path = fresh();
+    const other = new Database(path);
+    other.exec("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1)");
+    try {
+      const store = new EmbeddedGeoStore({ path, region: "NE", busyTimeoutMs: 150 });
+      const started = Date.now();
+      await expect(store.init()).rejects.toMatchObject({ code: "STORE_TIMEOUT", retryable: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
   });
 
   it("reports STORE_TIMEOUT when another writer holds the lock past the busy timeout", async () => {

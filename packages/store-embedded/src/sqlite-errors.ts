@@ -12,6 +12,12 @@ function sqliteCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether better-sqlite3 threw SQLITE_BUSY (or one of its extended codes). */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === "SQLITE_BUSY" || (code?.startsWith("SQLITE_BUSY_") ?? false);
+}
+
 /** The store error for anything thrown by better-sqlite3 (GeomeshErrors pass through). */
 export function classifySqliteError(error: unknown, operation: string): GeomeshError {
   if (isGeomeshError(error)) return error;
@@ -26,12 +32,7 @@ export function classifySqliteError(error: unknown, operation: string): GeomeshE
     }
     return new GeomeshError("INTERNAL", `${operation} failed`, opts);
   }
-  if (
-    code === "SQLITE_BUSY" ||
-    code.startsWith("SQLITE_BUSY_") ||
-    code === "SQLITE_LOCKED" ||
-    code.startsWith("SQLITE_LOCKED_")
-  ) {
+  if (isSqliteBusy(error) || code === "SQLITE_LOCKED" || code.startsWith("SQLITE_LOCKED_")) {
     return new GeomeshError(
       "STORE_TIMEOUT",
       `${operation}: the database stayed locked by another writer past the busy timeout`,
